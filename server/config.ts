@@ -1,0 +1,112 @@
+/** Configuration from environment variables (DESIGN.md §3), validated once at start. */
+import { z } from 'zod'
+import { DEFAULT_WEIGHTS, type ScoreWeights } from '../shared/kpis.ts'
+import { DEFAULT_CALENDAR, type WorkCalendar } from '../shared/working-time.ts'
+
+const bool = z.enum(['1', '0', 'true', 'false']).transform((v) => v === '1' || v === 'true')
+const positive = z.coerce.number().positive()
+const dateList = z
+  .string()
+  .transform((s) =>
+    s
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean),
+  )
+  .pipe(z.array(z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'dates as YYYY-MM-DD')))
+
+const schema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HOST: z.string().default('0.0.0.0'),
+  DATA_DIR: z.string().default('./data'),
+  DATABASE_URL: z.string().optional(),
+  REDIS_URL: z.string().optional(),
+  SIMULATE: bool.default(true),
+  SIM_SPEED: positive.max(10_000).default(1),
+  SIM_SEED: z.coerce.number().int().default(20260101),
+  SIM_EVENTS_PER_DAY: positive.max(1_000_000).default(1500),
+  BACKFILL_DAYS: z.coerce.number().min(0).max(365).default(30),
+  ADMIN_TOKEN: z.string().min(16, 'ADMIN_TOKEN needs at least 16 characters').optional(),
+  TZ_CITY: z.string().default('Asia/Shanghai'),
+  CITY: z
+    .string()
+    .regex(/^\d{6}$/, 'CITY is a 6-digit district code')
+    .default('430602'),
+  POSITION_RETENTION_DAYS: positive.max(3650).default(7),
+  HOLIDAYS: dateList.default([]),
+  EXTRA_WORKDAYS: dateList.default([]),
+  SCORE_WEIGHTS: z
+    .string()
+    .regex(
+      /^\d+(\.\d+)?(,\d+(\.\d+)?){4}$/,
+      'five comma-separated weights: disposal,onTime,rework,overdue,extension',
+    )
+    .optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  PUBLIC_URL: z.string().url().optional(),
+})
+
+export interface Config {
+  port: number
+  host: string
+  dataDir: string
+  databaseUrl?: string
+  redisUrl?: string
+  simulate: boolean
+  simSpeed: number
+  simSeed: number
+  simEventsPerDay: number
+  backfillDays: number
+  adminToken?: string
+  city: string
+  positionRetentionDays: number
+  calendar: WorkCalendar
+  weights: ScoreWeights
+  logLevel: string
+  publicUrl?: string
+}
+
+export type ConfigResult = { ok: true; config: Config } | { ok: false; errors: string[] }
+
+/** Parse `env` (process.env in production, a plain object in tests). */
+export function parseConfig(env: Record<string, string | undefined>): ConfigResult {
+  const clean = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''))
+  const r = schema.safeParse(clean)
+  if (!r.success) return { ok: false, errors: r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`) }
+  const e = r.data
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: e.TZ_CITY })
+  } catch {
+    return { ok: false, errors: [`TZ_CITY: unknown time zone ${e.TZ_CITY}`] }
+  }
+  const w = e.SCORE_WEIGHTS?.split(',').map(Number)
+  return {
+    ok: true,
+    config: {
+      port: e.PORT,
+      host: e.HOST,
+      dataDir: e.DATA_DIR,
+      ...(e.DATABASE_URL ? { databaseUrl: e.DATABASE_URL } : {}),
+      ...(e.REDIS_URL ? { redisUrl: e.REDIS_URL } : {}),
+      simulate: e.SIMULATE,
+      simSpeed: e.SIM_SPEED,
+      simSeed: e.SIM_SEED,
+      simEventsPerDay: e.SIM_EVENTS_PER_DAY,
+      backfillDays: e.BACKFILL_DAYS,
+      ...(e.ADMIN_TOKEN ? { adminToken: e.ADMIN_TOKEN } : {}),
+      city: e.CITY,
+      positionRetentionDays: e.POSITION_RETENTION_DAYS,
+      calendar: {
+        ...DEFAULT_CALENDAR,
+        timeZone: e.TZ_CITY,
+        holidays: e.HOLIDAYS,
+        extraWorkdays: e.EXTRA_WORKDAYS,
+      },
+      weights: w
+        ? { disposal: w[0]!, onTime: w[1]!, rework: w[2]!, overdue: w[3]!, extension: w[4]! }
+        : { ...DEFAULT_WEIGHTS },
+      logLevel: e.LOG_LEVEL,
+      ...(e.PUBLIC_URL ? { publicUrl: e.PUBLIC_URL } : {}),
+    },
+  }
+}

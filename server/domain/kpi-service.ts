@@ -1,0 +1,105 @@
+/**
+ * KPIs and rankings for a region and period, computed by the shared definitions over one
+ * consistent store snapshot (so the values and the `seq` they belong to always match).
+ */
+import { computeKpis, type KpiValues, type ScoreWeights } from '../../shared/kpis.ts'
+import type { Clock } from '../../shared/types.ts'
+import { startOfLocalDay, type WorkCalendar } from '../../shared/working-time.ts'
+import type { CityIndex, RegionNode } from '../city/city-index.ts'
+import type { KpiSnapshot, Store } from '../store/store.ts'
+
+export interface KpiReport {
+  region: string
+  from: number
+  to: number
+  seq: number
+  values: KpiValues
+}
+
+export interface RankingRow {
+  rank: number
+  code: string
+  name: string
+  values: KpiValues
+}
+
+export interface KpiService {
+  kpis(region: string, from: number, to: number): Promise<KpiReport>
+  rankings(
+    level: 'street' | 'community',
+    from: number,
+    to: number,
+  ): Promise<{ seq: number; rows: RankingRow[] }>
+  /** The local day [start, end) containing `at`. */
+  dayOf(at: number): { start: number; end: number }
+}
+
+const ONLINE_WINDOW_MS = 5 * 60_000
+
+export function createKpiService(deps: {
+  store: Store
+  clock: Clock
+  calendar: WorkCalendar
+  city: CityIndex
+  weights: ScoreWeights
+}): KpiService {
+  const { store, clock, calendar, city, weights } = deps
+  const tz = calendar.timeZone
+  const dayOf = (at: number) => {
+    const start = startOfLocalDay(at, tz)
+    return { start, end: startOfLocalDay(start + 36 * 3_600_000, tz) }
+  }
+
+  const valuesFor = (
+    node: RegionNode,
+    snap: KpiSnapshot,
+    from: number,
+    to: number,
+    now: number,
+  ): KpiValues => {
+    const grids = city.gridsOf(node.code)
+    let twoRounds = 0
+    let online = 0
+    for (const g of grids) {
+      if ((snap.roundsByGrid.get(g.code) ?? 0) >= 2) twoRounds++
+      online += snap.onlineByGrid.get(g.code) ?? 0
+    }
+    return computeKpis({
+      events: snap.events.filter((e) => e.gridCode.startsWith(node.code)),
+      from,
+      to,
+      now,
+      calendar,
+      weights,
+      patrol: { grids: grids.length, gridsWithTwoRounds: twoRounds, onlineWorkers: online },
+    })
+  }
+
+  const snapshot = (region: string, from: number, to: number, now: number) =>
+    store.kpiSnapshot(region, from, to, dayOf(now), now - ONLINE_WINDOW_MS)
+
+  return {
+    dayOf,
+    async kpis(region, from, to) {
+      const node = city.region(region)!
+      const now = clock.now()
+      const snap = await snapshot(region, from, to, now)
+      return { region, from, to, seq: snap.seq, values: valuesFor(node, snap, from, to, now) }
+    },
+    async rankings(level, from, to) {
+      const now = clock.now()
+      const snap = await snapshot(city.district.code, from, to, now)
+      const nodes =
+        level === 'street'
+          ? city.children(city.district.code)
+          : city.district.childCodes.flatMap((c) => city.children(c))
+      const rows = nodes.map((n) => ({
+        code: n.code,
+        name: n.name,
+        values: valuesFor(n, snap, from, to, now),
+      }))
+      rows.sort((a, b) => (b.values.score ?? -1) - (a.values.score ?? -1) || a.code.localeCompare(b.code))
+      return { seq: snap.seq, rows: rows.map((r, i) => ({ rank: i + 1, ...r })) }
+    },
+  }
+}

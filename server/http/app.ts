@@ -1,0 +1,33 @@
+/** The HTTP application: sub-apps per domain, mounted on one Hono app. No ports opened here. */
+import { Hono } from 'hono'
+import { AppError } from '../errors.ts'
+import type { AppDeps, AppEnv } from './context.ts'
+import { detectLang, errorHandler } from './middleware.ts'
+import { adminRoutes } from './routes/admin.ts'
+import { eventRoutes } from './routes/events.ts'
+import { healthRoutes } from './routes/health.ts'
+import { homeRoutes } from './routes/home.ts'
+import { kpiRoutes } from './routes/kpis.ts'
+import { regionRoutes } from './routes/regions.ts'
+import { httpMetrics } from './metrics.ts'
+
+export function createApp(deps: AppDeps) {
+  const app = new Hono<AppEnv>()
+  app.use(detectLang())
+  app.use(httpMetrics(deps.registry))
+  app.onError(errorHandler((err) => deps.logger.error({ err }, 'request failed')))
+  app.notFound((c) => {
+    const e = new AppError(404, 'not_found', {
+      zh: `路径 ${c.req.path} 不存在`,
+      en: `no route for ${c.req.path}`,
+    })
+    return c.json({ error: { code: e.code, message: e.messages[c.get('lang') ?? 'zh'] } }, 404)
+  })
+  app.route('/', healthRoutes(deps))
+  app.route('/', homeRoutes(deps))
+  app.route('/api/v1', regionRoutes(deps))
+  app.route('/api/v1', eventRoutes(deps))
+  app.route('/api/v1', kpiRoutes(deps))
+  app.route('/api/v1', adminRoutes(deps))
+  return app
+}

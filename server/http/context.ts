@@ -1,0 +1,39 @@
+/** What the HTTP layer is built from, and the per-request variables it sets. */
+import type { Registry } from 'prom-client'
+import type { Logger } from 'pino'
+import type { ScoreWeights } from '../../shared/kpis.ts'
+import type { Clock } from '../../shared/types.ts'
+import type { WorkCalendar } from '../../shared/working-time.ts'
+import type { Principal, TokenService } from '../auth/tokens.ts'
+import type { CityIndex } from '../city/city-index.ts'
+import type { EventService } from '../domain/event-service.ts'
+import type { KpiService } from '../domain/kpi-service.ts'
+import type { PatrolService } from '../domain/patrol-service.ts'
+import type { Store } from '../store/store.ts'
+
+export interface AppDeps {
+  store: Store
+  clock: Clock
+  calendar: WorkCalendar
+  weights: ScoreWeights
+  city: CityIndex
+  events: EventService
+  kpis: KpiService
+  patrol: PatrolService
+  tokens: TokenService
+  registry: Registry
+  logger: Logger
+  /** False until the store is open and the backfill has finished. */
+  isReady: () => boolean
+  /** Public base URL used in links (e.g. http://localhost:8080). */
+  baseUrl: () => string
+}
+
+export type Lang = 'zh' | 'en'
+
+export interface AppEnv {
+  Variables: {
+    principal: Principal
+    lang: Lang
+  }
+}

@@ -1,0 +1,115 @@
+/** Middleware factories: language, authentication and role checks, error rendering, input parsing. */
+import type { Context, ErrorHandler, MiddlewareHandler } from 'hono'
+import type { z } from 'zod'
+import type { Role } from '../../shared/types.ts'
+import { isWithin } from '../../shared/regions.ts'
+import type { TokenService } from '../auth/tokens.ts'
+import { AppError } from '../errors.ts'
+import type { AppEnv, Lang } from './context.ts'
+
+/** `?lang=en` or an English Accept-Language selects English; Chinese is the default. */
+export function detectLang(): MiddlewareHandler<AppEnv> {
+  return async function detectLang(c, next) {
+    const q = c.req.query('lang')
+    const lang: Lang =
+      q === 'en' || (!q && /^en\b/i.test(c.req.header('accept-language') ?? '')) ? 'en' : 'zh'
+    c.set('lang', lang)
+    await next()
+  }
+}
+
+/** The bearer token of a request: Authorization header, `?token=` or Open311's `api_key`. */
+export function tokenOf(c: Context): string | undefined {
+  const h = c.req.header('authorization')
+  if (h?.startsWith('Bearer ')) return h.slice(7).trim()
+  return c.req.query('token') ?? c.req.query('api_key') ?? undefined
+}
+
+/** Require a valid token whose role is one of `roles`. */
+export function requireRole(tokens: TokenService, roles: readonly Role[]): MiddlewareHandler<AppEnv> {
+  return async function requireRole(c, next) {
+    const token = tokenOf(c)
+    if (!token)
+      throw new AppError(401, 'unauthorized', { zh: '缺少访问令牌', en: 'a bearer token is required' })
+    const v = await tokens.verify(token)
+    if (!v.ok) {
+      throw new AppError(
+        401,
+        'unauthorized',
+        v.reason === 'expired'
+          ? { zh: '访问令牌已过期', en: 'the token has expired' }
+          : { zh: '访问令牌无效', en: 'the token is invalid' },
+      )
+    }
+    if (!roles.includes(v.principal.role)) {
+      throw new AppError(403, 'forbidden', {
+        zh: `角色 ${v.principal.role} 无权访问此接口`,
+        en: `role ${v.principal.role} may not use this endpoint`,
+      })
+    }
+    c.set('principal', v.principal)
+    await next()
+  }
+}
+
+/** Refuse a region outside the token's scope. */
+export function assertRegionAllowed(c: Context<AppEnv>, region: string): void {
+  const scope = c.get('principal').region
+  if (scope && !isWithin(region, scope)) {
+    throw new AppError(403, 'forbidden', {
+      zh: `令牌仅限区域 ${scope}`,
+      en: `the token is limited to region ${scope}`,
+    })
+  }
+}
+
+/** Parse `input` with `schema` or throw a 400 listing the issues. */
+export function parse<S extends z.ZodType>(
+  schema: S,
+  input: unknown,
+  code: 'invalid_query' | 'invalid_body',
+): z.output<S> {
+  const r = schema.safeParse(input)
+  if (r.success) return r.data
+  throw new AppError(
+    400,
+    code,
+    code === 'invalid_query'
+      ? { zh: '查询参数无效', en: 'invalid query parameters' }
+      : { zh: '请求体无效', en: 'invalid request body' },
+    r.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+  )
+}
+
+/** Read a JSON body or throw 400 invalid_body. */
+export async function jsonBody(c: Context): Promise<unknown> {
+  try {
+    return await c.req.json()
+  } catch {
+    throw new AppError(400, 'invalid_body', { zh: '请求体不是有效的 JSON', en: 'the body is not valid JSON' })
+  }
+}
+
+/** Render every error as `{"error":{"code","message","details"?}}`. */
+export function errorHandler(log: (err: unknown) => void): ErrorHandler<AppEnv> {
+  return function errorHandler(err, c) {
+    const lang = c.get('lang') ?? 'zh'
+    if (err instanceof AppError) {
+      return c.json(
+        {
+          error: {
+            code: err.code,
+            message: err.messages[lang],
+            ...(err.details ? { details: err.details } : {}),
+          },
+        },
+        err.status,
+      )
+    }
+    log(err)
+    return c.json(
+      { error: { code: 'internal', message: lang === 'en' ? 'internal error' : '服务器内部错误' } },
+      500,
+    )
+  }
+}

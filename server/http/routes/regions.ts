@@ -1,0 +1,72 @@
+/** The region tree, its GeoJSON and the event categories. */
+import { Hono } from 'hono'
+import { CATEGORIES } from '../../../shared/categories.ts'
+import { parseRegionCode } from '../../../shared/regions.ts'
+import { AppError, notFound } from '../../errors.ts'
+import type { AppDeps, AppEnv } from '../context.ts'
+import { assertRegionAllowed, requireRole } from '../middleware.ts'
+import type { CityIndex, RegionNode } from '../../city/city-index.ts'
+
+const ANY_ROLE = ['admin', 'officer', 'leader', 'ingest', 'public'] as const
+
+function lookup(city: CityIndex, raw: string): RegionNode {
+  const p = parseRegionCode(raw)
+  if (!p.ok)
+    throw new AppError(400, 'invalid_query', {
+      zh: `区域编码无效：${p.reason}`,
+      en: `invalid region code: ${p.reason}`,
+    })
+  const node = city.region(p.code)
+  if (!node) throw notFound({ zh: `区域 ${p.code}`, en: `region ${p.code}` })
+  return node
+}
+
+const summary = (n: RegionNode, lang: 'zh' | 'en') => ({
+  code: n.code,
+  name: n.name,
+  level: n.level,
+  parentCode: n.parentCode,
+  areaM2: Math.round(n.areaM2),
+  population: n.population,
+  centroid: n.centroid,
+  children: n.childCodes.length,
+  ...(n.level === 'district'
+    ? {}
+    : { synthetic: lang === 'en' ? 'synthetic boundary' : '示意边界（非真实）' }),
+})
+
+export function regionRoutes(deps: AppDeps) {
+  const { city } = deps
+  return new Hono<AppEnv>()
+    .use(requireRole(deps.tokens, ANY_ROLE))
+    .get('/regions/:code', (c) => {
+      const node = lookup(city, c.req.param('code'))
+      assertRegionAllowed(c, node.code)
+      const lang = c.get('lang')
+      return c.json({
+        ...summary(node, lang),
+        grids: city.gridsOf(node.code).length,
+        children: city.children(node.code).map((k) => summary(k, lang)),
+      })
+    })
+    .get('/regions/:code/geo', (c) => {
+      const node = lookup(city, c.req.param('code'))
+      assertRegionAllowed(c, node.code)
+      c.header('cache-control', 'public, max-age=3600')
+      return c.json(city.geo(node.code))
+    })
+    .get('/categories', (c) =>
+      c.json({
+        categories: CATEGORIES.map((k) => ({
+          code: k.code,
+          family: k.family,
+          group: k.group,
+          zh: k.zh,
+          en: k.en,
+          name: c.get('lang') === 'en' ? k.en : k.zh,
+          limit: k.limit,
+          department: k.department,
+        })),
+      }),
+    )
+}

@@ -1,0 +1,98 @@
+/**
+ * Grid workers' patrols: two rounds a day ("一日双巡"), each 20–45 minutes walking between points
+ * inside the worker's own grid, pinging every `intervalMs`. A few rounds are skipped.
+ */
+import type { Position } from '../../shared/types.ts'
+import type { CityIndex } from '../city/city-index.ts'
+import { mulberry32, seedFrom, type Rng } from '../../shared/random.ts'
+
+interface Round {
+  workerId: string
+  gridCode: string
+  start: number
+  end: number
+  key: number
+}
+
+const MIN = 60_000
+const LEG_MS = 4 * MIN
+const SKIP = 0.04
+
+export function createPatrols(opts: { city: CityIndex; seed: number; dayStartOf: (ms: number) => number }) {
+  const { city, seed } = opts
+  const workers = city.workers()
+  const boxes = new Map(
+    city.gridsOf(city.district.code).map((g) => {
+      let b = [Infinity, Infinity, -Infinity, -Infinity] as [number, number, number, number]
+      for (const poly of g.geometry)
+        for (const [x, y] of poly[0]!)
+          b = [Math.min(b[0], x), Math.min(b[1], y), Math.max(b[2], x), Math.max(b[3], y)]
+      return [g.code, { b, centroid: g.centroid }]
+    }),
+  )
+  const dayCache = new Map<number, Round[]>()
+
+  const roundsOfDay = (dayStart: number): Round[] => {
+    let rounds = dayCache.get(dayStart)
+    if (rounds) return rounds
+    rounds = []
+    for (const w of workers) {
+      const rng = mulberry32(seedFrom(seed, 'patrol', w.id, dayStart))
+      for (const base of [8.5, 14.5]) {
+        if (rng.next() < SKIP) continue
+        const start = dayStart + Math.round((base + rng.next() * 2) * 60) * MIN
+        rounds.push({
+          workerId: w.id,
+          gridCode: w.gridCode,
+          start,
+          end: start + Math.round(rng.range(20, 45)) * MIN,
+          key: rng.int(2 ** 31),
+        })
+      }
+    }
+    if (dayCache.size > 4) dayCache.delete(dayCache.keys().next().value!)
+    dayCache.set(dayStart, rounds)
+    return rounds
+  }
+
+  const waypoint = (r: Round, j: number): [number, number] => {
+    const rng: Rng = mulberry32(seedFrom(r.key, j))
+    const box = boxes.get(r.gridCode)!
+    for (let i = 0; i < 30; i++) {
+      const x = rng.range(box.b[0], box.b[2])
+      const y = rng.range(box.b[1], box.b[3])
+      if (city.inGrid(r.gridCode, x, y)) return [x, y]
+    }
+    return box.centroid
+  }
+
+  const positionAt = (r: Round, t: number): [number, number] => {
+    const j = Math.floor((t - r.start) / LEG_MS)
+    const f = (t - r.start - j * LEG_MS) / LEG_MS
+    const a = waypoint(r, j)
+    const b = waypoint(r, j + 1)
+    const p: [number, number] = [a[0] + (b[0] - a[0]) * f, a[1] + (b[1] - a[1]) * f]
+    return city.inGrid(r.gridCode, p[0], p[1]) ? p : f < 0.5 ? a : b
+  }
+
+  /** Pings with from ≤ at < to, ordered by time. */
+  return function pingsBetween(from: number, to: number, intervalMs: number): Position[] {
+    const days = new Set([opts.dayStartOf(from), opts.dayStartOf(to - 1)])
+    const out: Position[] = []
+    for (const day of days)
+      for (const r of roundsOfDay(day)) {
+        if (r.end < from || r.start >= to) continue
+        const k0 = Math.max(0, Math.ceil((from - r.start) / intervalMs))
+        for (let t = r.start + k0 * intervalMs; t < to && t <= r.end; t += intervalMs) {
+          const [lng, lat] = positionAt(r, t)
+          out.push({
+            workerId: r.workerId,
+            at: t,
+            lng: Math.round(lng * 1e6) / 1e6,
+            lat: Math.round(lat * 1e6) / 1e6,
+          })
+        }
+      }
+    return out.sort((a, b) => a.at - b.at)
+  }
+}

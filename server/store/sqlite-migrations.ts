@@ -1,0 +1,70 @@
+/** Versioned schema for the SQLite store. Append new steps; never edit a released one. */
+export const SQLITE_MIGRATIONS: readonly string[] = [
+  // 1: events, the change log, idempotency keys, workers, positions, patrol rounds, meta
+  `
+  CREATE TABLE events (
+    id TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    category TEXT NOT NULL,
+    description TEXT NOT NULL,
+    lat REAL NOT NULL,
+    lng REAL NOT NULL,
+    grid_code TEXT NOT NULL,
+    source TEXT NOT NULL,
+    reporter TEXT,
+    reported_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    first_dispatched_at INTEGER,
+    dispatched_at INTEGER,
+    deadline INTEGER,
+    handled_at INTEGER,
+    closed_at INTEGER,
+    cancelled_at INTEGER,
+    department TEXT,
+    rework_count INTEGER NOT NULL DEFAULT 0,
+    extension_count INTEGER NOT NULL DEFAULT 0,
+    return_count INTEGER NOT NULL DEFAULT 0,
+    satisfaction TEXT,
+    evaluated_at INTEGER
+  );
+  CREATE INDEX events_reported ON events (reported_at DESC, id DESC);
+  CREATE INDEX events_grid_reported ON events (grid_code, reported_at);
+  CREATE INDEX events_first_dispatched ON events (first_dispatched_at);
+  CREATE INDEX events_evaluated ON events (evaluated_at);
+  CREATE INDEX events_status ON events (status);
+  CREATE TABLE changes (
+    seq INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,
+    event_id TEXT NOT NULL,
+    grid_code TEXT NOT NULL,
+    action TEXT NOT NULL,
+    status TEXT NOT NULL,
+    data TEXT
+  );
+  CREATE INDEX changes_event ON changes (event_id, seq);
+  CREATE TABLE idempotency (key TEXT PRIMARY KEY, event_id TEXT NOT NULL);
+  CREATE TABLE workers (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    phone TEXT NOT NULL,
+    grid_code TEXT NOT NULL,
+    last_ping_at INTEGER,
+    last_lat REAL,
+    last_lng REAL
+  );
+  CREATE INDEX workers_grid ON workers (grid_code);
+  CREATE TABLE positions (worker_id TEXT NOT NULL, at INTEGER NOT NULL, lat REAL NOT NULL, lng REAL NOT NULL);
+  CREATE INDEX positions_at ON positions (at);
+  CREATE TABLE patrol_rounds (
+    worker_id TEXT NOT NULL,
+    grid_code TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    ended_at INTEGER NOT NULL,
+    pings INTEGER NOT NULL,
+    PRIMARY KEY (worker_id, started_at)
+  );
+  CREATE INDEX patrol_rounds_grid ON patrol_rounds (grid_code, ended_at);
+  CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+  `,
+]

@@ -1,0 +1,349 @@
+/**
+ * SQLite implementation of the store (better-sqlite3 12, WAL, synchronous=FULL: a write returns
+ * only after its transaction is durable).
+ */
+import Database from 'better-sqlite3'
+import { AsyncLocalStorage } from 'node:async_hooks'
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import type { Change, GridEvent, PatrolRound, Position, Worker } from '../../shared/types.ts'
+import { applyChange, initialState, type ReportPayload } from '../../shared/lifecycle.ts'
+import type { Decision, EventQuery, KpiSnapshot, MutateResult, Store } from './store.ts'
+import { SQLITE_MIGRATIONS } from './sqlite-migrations.ts'
+import { changeFromRow, eventFromRow, eventToRow, type ChangeRow, type EventRow } from './rows.ts'
+
+const EVENT_COLUMNS = [
+  'id',
+  'seq',
+  'status',
+  'category',
+  'description',
+  'lat',
+  'lng',
+  'grid_code',
+  'source',
+  'reporter',
+  'reported_at',
+  'updated_at',
+  'first_dispatched_at',
+  'dispatched_at',
+  'deadline',
+  'handled_at',
+  'closed_at',
+  'cancelled_at',
+  'department',
+  'rework_count',
+  'extension_count',
+  'return_count',
+  'satisfaction',
+  'evaluated_at',
+] as const
+
+/** Open (creating if needed) the SQLite store at `file` (":memory:" for tests). */
+export function createSqliteStore(file: string): Store {
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true })
+  const db = new Database(file)
+  db.pragma('journal_mode = WAL')
+  db.pragma('synchronous = FULL')
+  db.pragma('busy_timeout = 5000')
+  db.pragma('foreign_keys = ON')
+  // A batch holds one write transaction across awaits. Calls made inside it (tracked by
+  // AsyncLocalStorage) join it; any other caller waits until it commits, so nothing is
+  // acknowledged before it is durable and nobody reads uncommitted rows.
+  const batchScope = new AsyncLocalStorage<true>()
+  let openBatch: Promise<unknown> | null = null
+
+  /** Run `fn` in its own transaction, or inside the caller's batch. */
+  const run = async <T>(fn: () => T): Promise<T> => {
+    if (batchScope.getStore()) return fn()
+    while (openBatch) await openBatch.catch(() => undefined)
+    return db.transaction(fn).immediate()
+  }
+
+  const prepared = new Map<string, Database.Statement>()
+  const st = (sql: string): Database.Statement => {
+    let s = prepared.get(sql)
+    if (!s) prepared.set(sql, (s = db.prepare(sql)))
+    return s
+  }
+
+  const insertEvent = (e: GridEvent): void => {
+    st(
+      `INSERT INTO events (${EVENT_COLUMNS.join(',')}) VALUES (${EVENT_COLUMNS.map((c) => '@' + c).join(',')})`,
+    ).run(eventToRow(e))
+  }
+  const updateEvent = (e: GridEvent): void => {
+    st(
+      `UPDATE events SET ${EVENT_COLUMNS.filter((c) => c !== 'id')
+        .map((c) => `${c} = @${c}`)
+        .join(',')} WHERE id = @id`,
+    ).run(eventToRow(e))
+  }
+  const lastSeq = (): number =>
+    (st('SELECT COALESCE(MAX(seq), 0) AS s FROM changes').get() as { s: number }).s
+  const appendChange = (c: Change): void => {
+    st('INSERT INTO changes (seq, at, event_id, grid_code, action, status, data) VALUES (?,?,?,?,?,?,?)').run(
+      c.seq,
+      c.at,
+      c.eventId,
+      c.gridCode,
+      c.action,
+      c.status,
+      c.data ? JSON.stringify(c.data) : null,
+    )
+  }
+  const getEvent = (id: string): GridEvent | null => {
+    const row = st('SELECT * FROM events WHERE id = ?').get(id) as EventRow | undefined
+    return row ? eventFromRow(row) : null
+  }
+  const nextEventId = (): string => {
+    const n = (st('SELECT COALESCE(MAX(rowid), 0) AS n FROM events').get() as { n: number }).n + 1
+    return 'E' + String(n).padStart(8, '0')
+  }
+
+  const store: Store = {
+    kind: 'sqlite',
+    async migrate() {
+      db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)')
+      const row = db.prepare('SELECT version FROM schema_version').get() as { version: number } | undefined
+      const current = row?.version ?? 0
+      db.transaction(() => {
+        for (let v = current; v < SQLITE_MIGRATIONS.length; v++) db.exec(SQLITE_MIGRATIONS[v]!)
+        db.prepare('DELETE FROM schema_version').run()
+        db.prepare('INSERT INTO schema_version (version) VALUES (?)').run(SQLITE_MIGRATIONS.length)
+      }).immediate()
+      return SQLITE_MIGRATIONS.length
+    },
+    async close() {
+      if (db.open) db.close()
+    },
+    async batch(fn) {
+      if (batchScope.getStore()) return fn()
+      while (openBatch) await openBatch.catch(() => undefined)
+      const work = (async () => {
+        db.exec('BEGIN IMMEDIATE')
+        try {
+          const result = await batchScope.run(true, fn)
+          db.exec('COMMIT')
+          return result
+        } catch (err) {
+          if (db.inTransaction) db.exec('ROLLBACK')
+          throw err
+        }
+      })()
+      openBatch = work
+      try {
+        return await work
+      } finally {
+        openBatch = null
+      }
+    },
+
+    async createEvent(payload: ReportPayload, at: number, idempotencyKey?: string) {
+      return run(() => {
+        if (idempotencyKey) {
+          const hit = st('SELECT event_id FROM idempotency WHERE key = ?').get(idempotencyKey) as
+            { event_id: string } | undefined
+          if (hit) {
+            const event = getEvent(hit.event_id)!
+            const first = st('SELECT * FROM changes WHERE event_id = ? ORDER BY seq LIMIT 1').get(
+              hit.event_id,
+            ) as ChangeRow
+            return { event, change: changeFromRow(first), created: false }
+          }
+        }
+        const id = nextEventId()
+        const change: Change = {
+          seq: lastSeq() + 1,
+          at,
+          eventId: id,
+          gridCode: payload.gridCode,
+          action: 'report',
+          status: 'reported',
+        }
+        const event = initialState(change, payload, id)
+        insertEvent(event)
+        appendChange(change)
+        if (idempotencyKey)
+          st('INSERT INTO idempotency (key, event_id) VALUES (?, ?)').run(idempotencyKey, id)
+        return { event, change, created: true }
+      })
+    },
+
+    async mutateEvent<R>(id: string, at: number, decide: (current: GridEvent) => Decision<R>) {
+      return run((): MutateResult<R> => {
+        const current = getEvent(id)
+        if (!current) return { ok: false, notFound: true }
+        const d = decide(current)
+        if (!d.ok) return { ok: false, refusal: d.refusal }
+        const change: Change = {
+          seq: lastSeq() + 1,
+          at,
+          eventId: id,
+          gridCode: current.gridCode,
+          action: d.action,
+          status: d.status,
+          ...(d.data && Object.keys(d.data).length > 0 ? { data: d.data } : {}),
+        }
+        const event = applyChange(current, change)
+        updateEvent(event)
+        appendChange(change)
+        return { ok: true, event, change }
+      })
+    },
+    async getEvent(id) {
+      return run(() => getEvent(id))
+    },
+    async timeline(id) {
+      return run(() => {
+        return (st('SELECT * FROM changes WHERE event_id = ? ORDER BY seq').all(id) as ChangeRow[]).map(
+          changeFromRow,
+        )
+      })
+    },
+    async listEvents(q: EventQuery) {
+      return run(() => {
+        const where: string[] = []
+        const args: unknown[] = []
+        if (q.region) {
+          where.push('grid_code >= ? AND grid_code < ?')
+          args.push(q.region, q.region + ':')
+        }
+        if (q.statuses?.length) {
+          where.push(`status IN (${q.statuses.map(() => '?').join(',')})`)
+          args.push(...q.statuses)
+        }
+        if (q.categories?.length) {
+          where.push(`category IN (${q.categories.map(() => '?').join(',')})`)
+          args.push(...q.categories)
+        }
+        if (q.from !== undefined) {
+          where.push('reported_at >= ?')
+          args.push(q.from)
+        }
+        if (q.to !== undefined) {
+          where.push('reported_at < ?')
+          args.push(q.to)
+        }
+        if (q.before) {
+          where.push('(reported_at < ? OR (reported_at = ? AND id < ?))')
+          args.push(q.before.reportedAt, q.before.reportedAt, q.before.id)
+        }
+        const sql = `SELECT * FROM events ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
+        ORDER BY reported_at DESC, id DESC LIMIT ?`
+        return (db.prepare(sql).all(...args, q.limit) as EventRow[]).map(eventFromRow)
+      })
+    },
+    async openEvents(closedSince) {
+      return run(() => {
+        return (
+          st(
+            `SELECT * FROM events WHERE status NOT IN ('closed','cancelled')
+             OR (status = 'closed' AND evaluated_at IS NULL AND closed_at >= ?) ORDER BY id`,
+          ).all(closedSince) as EventRow[]
+        ).map(eventFromRow)
+      })
+    },
+    async listChanges(after, limit) {
+      return run(() => {
+        return (
+          st('SELECT * FROM changes WHERE seq > ? ORDER BY seq LIMIT ?').all(after, limit) as ChangeRow[]
+        ).map(changeFromRow)
+      })
+    },
+    async lastSeq() {
+      return run(lastSeq)
+    },
+    async countEvents() {
+      return run(() => {
+        return (st('SELECT COUNT(*) AS n FROM events').get() as { n: number }).n
+      })
+    },
+    async kpiSnapshot(region, from, to, day, onlineSince): Promise<KpiSnapshot> {
+      // One read transaction: the events, rounds and seq are mutually consistent.
+      return run((): KpiSnapshot => {
+        const lo = region
+        const hi = region + ':'
+        const rows = st(
+          `SELECT * FROM events WHERE grid_code >= ? AND grid_code < ? AND (
+             (reported_at >= ? AND reported_at < ?) OR
+             (first_dispatched_at >= ? AND first_dispatched_at < ?) OR
+             (evaluated_at >= ? AND evaluated_at < ?) OR
+             status = 'dispatched')`,
+        ).all(lo, hi, from, to, from, to, from, to) as EventRow[]
+        const rounds = st(
+          `SELECT grid_code AS g, COUNT(*) AS n FROM patrol_rounds
+           WHERE grid_code >= ? AND grid_code < ? AND ended_at >= ? AND ended_at < ? GROUP BY grid_code`,
+        ).all(lo, hi, day.start, day.end) as { g: string; n: number }[]
+        const online = st(
+          `SELECT grid_code AS g, COUNT(*) AS n FROM workers
+           WHERE grid_code >= ? AND grid_code < ? AND last_ping_at >= ? GROUP BY grid_code`,
+        ).all(lo, hi, onlineSince) as { g: string; n: number }[]
+        return {
+          seq: lastSeq(),
+          events: rows.map(eventFromRow),
+          roundsByGrid: new Map(rounds.map((r) => [r.g, r.n])),
+          onlineByGrid: new Map(online.map((r) => [r.g, r.n])),
+        }
+      })
+    },
+
+    async upsertWorkers(workers: Worker[]) {
+      return run(() => {
+        const s = st(
+          `INSERT INTO workers (id, name, phone, grid_code) VALUES (?,?,?,?)
+           ON CONFLICT(id) DO UPDATE SET name = excluded.name, phone = excluded.phone, grid_code = excluded.grid_code`,
+        )
+        for (const w of workers) s.run(w.id, w.name, w.phone, w.gridCode)
+      })
+    },
+    async insertPositions(positions: Position[], keepRawAfter: number) {
+      return run(() => {
+        const ins = st('INSERT INTO positions (worker_id, at, lat, lng) VALUES (?,?,?,?)')
+        const bump = st(
+          `UPDATE workers SET last_ping_at = ?, last_lat = ?, last_lng = ?
+           WHERE id = ? AND (last_ping_at IS NULL OR last_ping_at <= ?)`,
+        )
+        for (const p of positions) {
+          if (p.at >= keepRawAfter) ins.run(p.workerId, p.at, p.lat, p.lng)
+          bump.run(p.at, p.lat, p.lng, p.workerId, p.at)
+        }
+      })
+    },
+    async insertRounds(rounds: PatrolRound[]) {
+      return run(() => {
+        const s = st(
+          `INSERT OR REPLACE INTO patrol_rounds (worker_id, grid_code, started_at, ended_at, pings) VALUES (?,?,?,?,?)`,
+        )
+        for (const r of rounds) s.run(r.workerId, r.gridCode, r.startedAt, r.endedAt, r.pings)
+      })
+    },
+    async prunePositions(before) {
+      return run(() => st('DELETE FROM positions WHERE at < ?').run(before).changes)
+    },
+    async latestPositions(region, since) {
+      return run(() => {
+        const rows = st(
+          `SELECT id, last_lat AS lat, last_lng AS lng, last_ping_at AS at FROM workers
+         WHERE grid_code >= ? AND grid_code < ? AND last_ping_at >= ? ORDER BY id`,
+        ).all(region, region + ':', since) as { id: string; lat: number; lng: number; at: number }[]
+        return rows.map((r) => ({ workerId: r.id, lat: r.lat, lng: r.lng, at: r.at }))
+      })
+    },
+
+    async getMeta(key) {
+      return run(() => {
+        const row = st('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined
+        return row?.value ?? null
+      })
+    },
+    async setMeta(key, value) {
+      await run(() => {
+        st(
+          'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
+        ).run(key, value)
+      })
+    },
+  }
+  return store
+}

@@ -1,0 +1,95 @@
+/**
+ * The store port. SQLite is the embedded default; a PostgreSQL implementation satisfies the same
+ * interface (hence every method is async even where better-sqlite3 is synchronous).
+ *
+ * Invariant: every change to an event is appended to the change log with the next gap-free `seq`
+ * in the same transaction as the event's new state, so the events table is always a fold of the log.
+ */
+import type {
+  Change,
+  ChangeAction,
+  EventStatus,
+  GridEvent,
+  PatrolRound,
+  Position,
+  Worker,
+} from '../../shared/types.ts'
+import type { ReportPayload, StoredChangeData } from '../../shared/lifecycle.ts'
+
+/** What the caller decides, given the current state, inside the store's transaction. */
+export type Decision<R> =
+  { ok: true; action: ChangeAction; status: EventStatus; data?: StoredChangeData } | { ok: false; refusal: R }
+
+export type MutateResult<R> =
+  { ok: true; event: GridEvent; change: Change } | { ok: false; refusal: R } | { ok: false; notFound: true }
+
+export interface EventQuery {
+  /** Region code prefix: the event's gridCode starts with it. */
+  region?: string
+  statuses?: string[]
+  categories?: string[]
+  /** reportedAt ≥ from */
+  from?: number
+  /** reportedAt < to */
+  to?: number
+  /** Exclusive keyset cursor: events strictly older than (reportedAt, id). */
+  before?: { reportedAt: number; id: string }
+  limit: number
+}
+
+/** Everything a KPI computation for one region needs, read at one `seq`. */
+export interface KpiSnapshot {
+  seq: number
+  /** Events of the region that any KPI of [from, to) or overdueOpen can count. */
+  events: GridEvent[]
+  /** Patrol rounds per grid on the local day [dayStart, dayEnd). */
+  roundsByGrid: Map<string, number>
+  /** Workers per grid with a ping at or after `onlineSince`. */
+  onlineByGrid: Map<string, number>
+}
+
+export interface Store {
+  readonly kind: 'sqlite' | 'postgres'
+  /** Apply pending schema migrations; returns the schema version. */
+  migrate(): Promise<number>
+  close(): Promise<void>
+  /** Run `fn` in one transaction: every write inside commits together (used for bulk work). */
+  batch<T>(fn: () => Promise<T>): Promise<T>
+
+  createEvent(
+    payload: ReportPayload,
+    at: number,
+    idempotencyKey?: string,
+  ): Promise<{ event: GridEvent; change: Change; created: boolean }>
+  mutateEvent<R>(
+    id: string,
+    at: number,
+    decide: (current: GridEvent) => Decision<R>,
+  ): Promise<MutateResult<R>>
+  getEvent(id: string): Promise<GridEvent | null>
+  timeline(id: string): Promise<Change[]>
+  listEvents(query: EventQuery): Promise<GridEvent[]>
+  /** Events whose lifecycle may still move: not closed or cancelled, or closed since `closedSince` and not yet evaluated. */
+  openEvents(closedSince: number): Promise<GridEvent[]>
+  listChanges(after: number, limit: number): Promise<Change[]>
+  lastSeq(): Promise<number>
+  countEvents(): Promise<number>
+  kpiSnapshot(
+    region: string,
+    from: number,
+    to: number,
+    day: { start: number; end: number },
+    onlineSince: number,
+  ): Promise<KpiSnapshot>
+
+  upsertWorkers(workers: Worker[]): Promise<void>
+  /** Bumps each worker's last ping; keeps the raw ping when `at >= keepRawAfter`. */
+  insertPositions(positions: Position[], keepRawAfter: number): Promise<void>
+  insertRounds(rounds: PatrolRound[]): Promise<void>
+  /** Deletes raw positions older than `before`; returns how many. */
+  prunePositions(before: number): Promise<number>
+  latestPositions(region: string, since: number): Promise<Position[]>
+
+  getMeta(key: string): Promise<string | null>
+  setMeta(key: string, value: string): Promise<void>
+}

@@ -1,0 +1,188 @@
+/**
+ * The event lifecycle (DESIGN.md §2) as a table, and the reducer that folds changes into state.
+ * Pure: no clock, no I/O. Deadlines are computed by the caller and carried in the change's data,
+ * so a fold of the log never depends on the calendar in force when it is replayed.
+ */
+import type { ActionData, Change, EventAction, EventStatus, GridEvent } from './types.ts'
+
+/** Bilingual reason for a refusal. */
+export interface Refusal {
+  ok: false
+  code: 'invalid_transition' | 'missing_field' | 'invalid_field'
+  message: { zh: string; en: string }
+}
+export type Transition = { ok: true; status: EventStatus } | Refusal
+
+type Rule = EventStatus | ((data: ActionData) => EventStatus)
+
+/** action × state → next state. A missing cell is a refusal. */
+export const LIFECYCLE: Readonly<Record<EventAction, Partial<Record<EventStatus, Rule>>>> = {
+  accept: { reported: 'accepted' },
+  file: { accepted: 'filed' },
+  cancel: { reported: 'cancelled', accepted: 'cancelled', filed: 'cancelled' },
+  dispatch: { filed: 'dispatched' },
+  return: { dispatched: 'filed' },
+  extend: { dispatched: 'dispatched' },
+  handle: { dispatched: 'handled' },
+  verify: { handled: (d) => (d.passed ? 'closed' : 'dispatched') },
+  evaluate: { closed: 'closed' },
+  self_handle: { reported: 'closed' },
+}
+
+const STATUS_ZH: Record<EventStatus, string> = {
+  reported: '上报',
+  accepted: '受理',
+  filed: '立案',
+  dispatched: '派遣',
+  handled: '处置反馈',
+  closed: '结案',
+  cancelled: '作废',
+}
+const ACTION_ZH: Record<EventAction, string> = {
+  accept: '受理',
+  file: '立案',
+  cancel: '作废',
+  dispatch: '派遣',
+  return: '回退',
+  extend: '延期',
+  handle: '处置',
+  verify: '核查',
+  evaluate: '回访评价',
+  self_handle: '当即办理',
+}
+
+const refuse = (code: Refusal['code'], zh: string, en: string): Refusal => ({
+  ok: false,
+  code,
+  message: { zh, en },
+})
+
+/** Fields an action cannot do without. */
+function checkFields(action: EventAction, data: ActionData, event: GridEvent): Refusal | null {
+  switch (action) {
+    case 'dispatch':
+      return data.department
+        ? null
+        : refuse('missing_field', '派遣须指定处置部门', 'dispatch needs a department')
+    case 'verify':
+      return typeof data.passed === 'boolean'
+        ? null
+        : refuse('missing_field', '核查须给出是否通过 (passed)', 'verify needs passed: true or false')
+    case 'evaluate':
+      if (!data.satisfaction)
+        return refuse('missing_field', '回访评价须给出满意度', 'evaluate needs a satisfaction')
+      return event.satisfaction
+        ? refuse('invalid_transition', '该事件已回访评价', 'the event has already been evaluated')
+        : null
+    case 'extend':
+      if (data.until === undefined) return null
+      return event.deadline !== null && data.until <= event.deadline
+        ? refuse('invalid_field', '延期后的期限须晚于原期限', 'until must be later than the current deadline')
+        : null
+    case 'accept':
+    case 'file':
+    case 'cancel':
+    case 'return':
+    case 'handle':
+    case 'self_handle':
+      return null
+  }
+}
+
+/** Where `action` takes `event`, or why it may not. */
+export function transition(event: GridEvent, action: EventAction, data: ActionData = {}): Transition {
+  const rule = LIFECYCLE[action][event.status]
+  if (rule === undefined) {
+    return refuse(
+      'invalid_transition',
+      `状态为「${STATUS_ZH[event.status]}」的事件不能「${ACTION_ZH[action]}」`,
+      `an event in state ${event.status} cannot be ${action === 'self_handle' ? 'self-handled' : `given ${action}`}`,
+    )
+  }
+  const bad = checkFields(action, data, event)
+  if (bad) return bad
+  return { ok: true, status: typeof rule === 'function' ? rule(data) : rule }
+}
+
+/** Fields of the creation change (`report`), kept with the log so the state is a fold of it. */
+export type ReportPayload = Pick<
+  GridEvent,
+  'category' | 'description' | 'lat' | 'lng' | 'gridCode' | 'source' | 'reporter'
+>
+
+/** Data of a change as stored: the action's fields plus what the server computed (deadline). */
+export interface StoredChangeData extends ActionData {
+  /** Deadline set by a dispatch, a rework re-dispatch or an extension (epoch ms). */
+  deadline?: number
+}
+
+/** Build the initial state from a `report` change. */
+export function initialState(change: Change, payload: ReportPayload, id: string): GridEvent {
+  return {
+    id,
+    seq: change.seq,
+    status: 'reported',
+    ...payload,
+    reportedAt: change.at,
+    updatedAt: change.at,
+    firstDispatchedAt: null,
+    dispatchedAt: null,
+    deadline: null,
+    handledAt: null,
+    closedAt: null,
+    cancelledAt: null,
+    department: null,
+    reworkCount: 0,
+    extensionCount: 0,
+    returnCount: 0,
+    satisfaction: null,
+    evaluatedAt: null,
+  }
+}
+
+/** Fold one lifecycle change into an event's state. The change must be a valid transition. */
+export function applyChange(event: GridEvent, change: Change & { data?: StoredChangeData }): GridEvent {
+  const d = change.data ?? {}
+  const next: GridEvent = { ...event, seq: change.seq, status: change.status, updatedAt: change.at }
+  switch (change.action) {
+    case 'report':
+      return next
+    case 'accept':
+    case 'file':
+      return next
+    case 'cancel':
+      return { ...next, cancelledAt: change.at }
+    case 'dispatch':
+      return {
+        ...next,
+        department: d.department ?? event.department,
+        dispatchedAt: change.at,
+        firstDispatchedAt: event.firstDispatchedAt ?? change.at,
+        deadline: d.deadline ?? null,
+      }
+    case 'return':
+      return { ...next, returnCount: event.returnCount + 1, deadline: null, dispatchedAt: null }
+    case 'extend':
+      return { ...next, extensionCount: event.extensionCount + 1, deadline: d.deadline ?? event.deadline }
+    case 'handle':
+      return { ...next, handledAt: change.at }
+    case 'verify':
+      return d.passed
+        ? { ...next, closedAt: change.at }
+        : {
+            ...next,
+            handledAt: null,
+            reworkCount: event.reworkCount + 1,
+            dispatchedAt: change.at,
+            deadline: d.deadline ?? event.deadline,
+          }
+    case 'evaluate':
+      return { ...next, satisfaction: d.satisfaction ?? null, evaluatedAt: change.at }
+    case 'self_handle':
+      return { ...next, handledAt: change.at, closedAt: change.at }
+  }
+}
+
+/** Overdue (超期): dispatched and past its deadline. */
+export const isOverdue = (e: Pick<GridEvent, 'status' | 'deadline'>, now: number): boolean =>
+  e.status === 'dispatched' && e.deadline !== null && now > e.deadline

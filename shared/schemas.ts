@@ -1,0 +1,207 @@
+/**
+ * Runtime schemas of the HTTP inputs (DESIGN.md §3), parsed at the boundary before any domain call.
+ *
+ * Outputs are domain-ready: ISO 8601 times become epoch ms, region and grid codes are normalised
+ * (14-digit grids → 15 digits), comma lists become arrays, a ttl becomes seconds. Query-string
+ * integers are accepted as numbers or digit strings. Unknown keys are dropped.
+ */
+import { z } from 'zod'
+import { isCategoryCode } from './categories.ts'
+import { parseTtl } from './duration.ts'
+import { parseRegionCode } from './regions.ts'
+import type { RegionLevel } from './regions.ts'
+import { EVENT_ACTIONS, EVENT_SOURCES, EVENT_STATUSES, ROLES, SATISFACTIONS } from './types.ts'
+import type { EventStatus } from './types.ts'
+
+/** Every error code the API answers with (`{"error":{"code","message","details"?}}`). */
+export const ERROR_CODES = [
+  'bad_request',
+  'invalid_query',
+  'invalid_body',
+  'unauthorized',
+  'forbidden',
+  'not_found',
+  'invalid_transition',
+  'missing_field',
+  'invalid_field',
+  'conflict',
+  'internal',
+  'not_ready',
+] as const
+export type ErrorCode = (typeof ERROR_CODES)[number]
+
+/** An ISO 8601 date-time with an offset (`Z` or `±HH:MM`), parsed to epoch ms. */
+export const isoInstantSchema = z.iso
+  .datetime({ offset: true, error: 'expected an ISO 8601 date-time with an offset' })
+  .transform((s, ctx) => {
+    const ms = Date.parse(s)
+    if (Number.isNaN(ms)) {
+      ctx.issues.push({ code: 'custom', message: 'not a real date-time', input: s })
+      return z.NEVER
+    }
+    return ms
+  })
+
+/** A region code of any level (or only of `level`), normalised. */
+export function regionCodeSchema(level?: RegionLevel) {
+  return z.string().transform((s, ctx) => {
+    const p = parseRegionCode(s)
+    if (!p.ok) ctx.issues.push({ code: 'custom', message: p.reason, input: s })
+    else if (level && p.level !== level)
+      ctx.issues.push({ code: 'custom', message: `expected a ${level} code`, input: s })
+    else return p.code
+    return z.NEVER
+  })
+}
+
+/** An integer given as a number or a digit string (query strings), within [min, max]. */
+function intSchema(min: number, max: number) {
+  return z
+    .union([
+      z.number(),
+      z
+        .string()
+        .regex(/^-?\d+$/, 'expected an integer')
+        .transform(Number),
+    ])
+    .pipe(z.number().int().min(min).max(max))
+}
+
+/** A comma-separated list, each item trimmed and checked by `valid`; duplicates dropped. */
+function commaList<T extends string>(what: string, valid: (s: string) => s is T) {
+  return z.string().transform((s, ctx) => {
+    const items = [
+      ...new Set(
+        s
+          .split(',')
+          .map((x) => x.trim())
+          .filter((x) => x !== ''),
+      ),
+    ]
+    const bad = items.filter((x) => !valid(x))
+    if (items.length === 0)
+      ctx.issues.push({ code: 'custom', message: `expected a comma list of ${what}`, input: s })
+    else if (bad.length > 0)
+      ctx.issues.push({ code: 'custom', message: `unknown ${what}: ${bad.join(', ')}`, input: s })
+    else return items as T[]
+    return z.NEVER
+  })
+}
+
+const isStatus = (s: string): s is EventStatus => (EVENT_STATUSES as readonly string[]).includes(s)
+
+/** Refine a schema with optional from/to so that from < to when both are given. */
+function orderedPeriod<T extends { from?: number; to?: number }>(v: T, ctx: z.RefinementCtx): void {
+  if (v.from !== undefined && v.to !== undefined && !(v.from < v.to)) {
+    ctx.addIssue({ code: 'custom', message: 'from must be earlier than to', path: ['to'], input: v })
+  }
+}
+
+/** `GET /api/v1/events` query. */
+export const eventsQuerySchema = z
+  .object({
+    region: regionCodeSchema().optional(),
+    status: commaList('statuses', isStatus).optional(),
+    category: commaList('category codes', isCategoryCode).optional(),
+    from: isoInstantSchema.optional(),
+    to: isoInstantSchema.optional(),
+    cursor: z.string().min(1).max(512).optional(),
+    limit: intSchema(1, 1000).default(100),
+  })
+  .superRefine(orderedPeriod)
+
+/** `GET /api/v1/changes` query. */
+export const changesQuerySchema = z.object({
+  after: intSchema(0, Number.MAX_SAFE_INTEGER).default(0),
+  limit: intSchema(1, 5000).default(1000),
+})
+
+/** `GET /api/v1/kpis` query. */
+export const kpisQuerySchema = z
+  .object({
+    region: regionCodeSchema(),
+    from: isoInstantSchema.optional(),
+    to: isoInstantSchema.optional(),
+  })
+  .superRefine(orderedPeriod)
+
+/** `GET /api/v1/rankings` query; `region` (optional) limits the ranking to one district or street. */
+export const rankingsQuerySchema = z
+  .object({
+    level: z.enum(['street', 'community']),
+    region: regionCodeSchema().optional(),
+    from: isoInstantSchema.optional(),
+    to: isoInstantSchema.optional(),
+  })
+  .superRefine(orderedPeriod)
+
+/** A ttl (seconds or '30m', '12h', '30d'…) parsed to seconds. */
+export const ttlSchema = z.union([z.number(), z.string()]).transform((v, ctx) => {
+  const p = parseTtl(v)
+  if (p.ok) return p.seconds
+  ctx.issues.push({ code: 'custom', message: p.reason, input: v })
+  return z.NEVER
+})
+
+/** `POST /api/v1/tokens` body. */
+export const tokenRequestSchema = z.object({
+  role: z.enum(ROLES),
+  ttl: ttlSchema,
+  region: regionCodeSchema().optional(),
+})
+
+const reporterSchema = z.object({
+  name: z.string().trim().max(50).optional(),
+  phone: z
+    .string()
+    .trim()
+    .max(32)
+    .regex(/^[\d\s()+-]*$/, 'a phone number has digits, spaces, +, - and parentheses only')
+    .optional(),
+})
+
+/** `POST /api/v1/events` body. */
+export const reportEventSchema = z.object({
+  category: z.string().refine(isCategoryCode, 'unknown category code'),
+  description: z.string().trim().min(1).max(2000),
+  lat: z.number().min(-90).max(90),
+  lng: z.number().min(-180).max(180),
+  source: z.enum(EVENT_SOURCES),
+  reporter: reporterSchema.optional(),
+  gridCode: regionCodeSchema('grid').optional(),
+  reportedAt: isoInstantSchema.optional(),
+})
+
+/** `POST /api/v1/events/{id}/actions` body. Which fields an action needs is the lifecycle's check. */
+export const actionSchema = z.object({
+  action: z.enum(EVENT_ACTIONS),
+  department: z.string().trim().min(1).max(100).optional(),
+  passed: z.boolean().optional(),
+  satisfaction: z.enum(SATISFACTIONS).optional(),
+  note: z.string().max(500).optional(),
+  until: isoInstantSchema.optional(),
+})
+
+/** `POST /api/v1/positions` body. */
+export const positionsSchema = z.object({
+  positions: z
+    .array(
+      z.object({
+        workerId: z.string().min(1).max(64),
+        lat: z.number().min(-90).max(90),
+        lng: z.number().min(-180).max(180),
+        at: isoInstantSchema,
+      }),
+    )
+    .min(1)
+    .max(5000),
+})
+
+export type EventsQuery = z.output<typeof eventsQuerySchema>
+export type ChangesQuery = z.output<typeof changesQuerySchema>
+export type KpisQuery = z.output<typeof kpisQuerySchema>
+export type RankingsQuery = z.output<typeof rankingsQuerySchema>
+export type TokenRequest = z.output<typeof tokenRequestSchema>
+export type ReportEventBody = z.output<typeof reportEventSchema>
+export type ActionBody = z.output<typeof actionSchema>
+export type PositionsBody = z.output<typeof positionsSchema>
