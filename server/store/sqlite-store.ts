@@ -304,10 +304,13 @@ export function createSqliteStore(file: string): Store {
           `UPDATE workers SET last_ping_at = ?, last_lat = ?, last_lng = ?
            WHERE id = ? AND (last_ping_at IS NULL OR last_ping_at <= ?)`,
         )
+        const latest = new Map<string, Position>()
         for (const p of positions) {
           if (p.at >= keepRawAfter) ins.run(p.workerId, p.at, p.lat, p.lng)
-          bump.run(p.at, p.lat, p.lng, p.workerId, p.at)
+          const seen = latest.get(p.workerId)
+          if (!seen || p.at >= seen.at) latest.set(p.workerId, p)
         }
+        for (const p of latest.values()) bump.run(p.at, p.lat, p.lng, p.workerId, p.at)
       })
     },
     async insertRounds(rounds: PatrolRound[]) {
