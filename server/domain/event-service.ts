@@ -34,7 +34,8 @@ export interface ActionInput extends ActionData {
   action: EventAction
 }
 
-export type ChangeListener = (change: Change, event: GridEvent) => void
+/** A committed change with the event's state after it and, except for a report, before it. */
+export type ChangeListener = (change: Change, event: GridEvent, previous: GridEvent | null) => void
 
 export interface EventService {
   report(
@@ -58,9 +59,11 @@ const FUTURE_SKEW_MS = 5 * 60_000
 
 export function createEventService({ store, clock, calendar, city }: EventServiceDeps): EventService {
   const listeners = new Set<ChangeListener>()
-  const emit = (change: Change, event: GridEvent): void => {
-    for (const l of listeners) l(change, event)
-  }
+  // Listeners hear a change only once it is durable (after the batch holding it commits).
+  const emit = (change: Change, event: GridEvent, previous: GridEvent | null): void =>
+    store.afterCommit(() => {
+      for (const l of listeners) l(change, event, previous)
+    })
 
   const resolveGrid = (input: ReportInput): string => {
     if (input.gridCode !== undefined) {
@@ -113,7 +116,7 @@ export function createEventService({ store, clock, calendar, city }: EventServic
           : {}),
       }
       const result = await store.createEvent(payload, at, idempotencyKey)
-      if (result.created) emit(result.change, result.event)
+      if (result.created) emit(result.change, result.event, null)
       return result
     },
 
@@ -137,7 +140,7 @@ export function createEventService({ store, clock, calendar, city }: EventServic
         const r = result.refusal
         throw new AppError(r.code === 'invalid_transition' ? 409 : 422, r.code, r.message)
       }
-      emit(result.change, result.event)
+      emit(result.change, result.event, result.previous)
       return result
     },
 

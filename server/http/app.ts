@@ -4,6 +4,7 @@ import { AppError } from '../errors.ts'
 import type { AppDeps, AppEnv } from './context.ts'
 import { detectLang, errorHandler } from './middleware.ts'
 import { adminRoutes } from './routes/admin.ts'
+import { docsRoutes } from './routes/docs.ts'
 import { eventRoutes } from './routes/events.ts'
 import { healthRoutes } from './routes/health.ts'
 import { homeRoutes } from './routes/home.ts'
@@ -25,6 +26,7 @@ export function createApp(deps: AppDeps) {
   })
   app.route('/', healthRoutes(deps))
   app.route('/', homeRoutes(deps))
+  app.route('/', docsRoutes())
   app.route('/api/v1', regionRoutes(deps))
   app.route('/api/v1', eventRoutes(deps))
   app.route('/api/v1', kpiRoutes(deps))

@@ -52,6 +52,7 @@ export function createSqliteStore(file: string): Store {
   // acknowledged before it is durable and nobody reads uncommitted rows.
   const batchScope = new AsyncLocalStorage<true>()
   let openBatch: Promise<unknown> | null = null
+  let pendingAfterCommit: (() => void)[] = []
 
   /** Run `fn` in its own transaction, or inside the caller's batch. */
   const run = async <T>(fn: () => T): Promise<T> => {
@@ -125,8 +126,12 @@ export function createSqliteStore(file: string): Store {
         try {
           const result = await batchScope.run(true, fn)
           db.exec('COMMIT')
+          const hooks = pendingAfterCommit
+          pendingAfterCommit = []
+          for (const h of hooks) h()
           return result
         } catch (err) {
+          pendingAfterCommit = []
           if (db.inTransaction) db.exec('ROLLBACK')
           throw err
         }
@@ -137,6 +142,11 @@ export function createSqliteStore(file: string): Store {
       } finally {
         openBatch = null
       }
+    },
+
+    afterCommit(fn) {
+      if (batchScope.getStore()) pendingAfterCommit.push(fn)
+      else fn()
     },
 
     async createEvent(payload: ReportPayload, at: number, idempotencyKey?: string) {
@@ -188,7 +198,7 @@ export function createSqliteStore(file: string): Store {
         const event = applyChange(current, change)
         updateEvent(event)
         appendChange(change)
-        return { ok: true, event, change }
+        return { ok: true, event, previous: current, change }
       })
     },
     async getEvent(id) {

@@ -21,7 +21,9 @@ export type Decision<R> =
   { ok: true; action: ChangeAction; status: EventStatus; data?: StoredChangeData } | { ok: false; refusal: R }
 
 export type MutateResult<R> =
-  { ok: true; event: GridEvent; change: Change } | { ok: false; refusal: R } | { ok: false; notFound: true }
+  | { ok: true; event: GridEvent; previous: GridEvent; change: Change }
+  | { ok: false; refusal: R }
+  | { ok: false; notFound: true }
 
 export interface EventQuery {
   /** Region code prefix: the event's gridCode starts with it. */
@@ -55,6 +57,11 @@ export interface Store {
   close(): Promise<void>
   /** Run `fn` in one transaction: every write inside commits together (used for bulk work). */
   batch<T>(fn: () => Promise<T>): Promise<T>
+  /**
+   * Call `fn` once the current transaction is durable: at once outside a batch, after COMMIT
+   * inside one (and never if the batch rolls back). Listeners see only committed changes.
+   */
+  afterCommit(fn: () => void): void
 
   createEvent(
     payload: ReportPayload,

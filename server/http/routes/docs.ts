@@ -1,0 +1,228 @@
+/**
+ * `/api/docs` (a readable page) and `/api/openapi.json` (OpenAPI 3.1), generated from the same
+ * zod schemas that validate requests, so the documentation cannot drift from the code.
+ */
+import { Hono } from 'hono'
+import { html, raw } from 'hono/html'
+import { z } from 'zod'
+import {
+  actionSchema,
+  changesQuerySchema,
+  eventsQuerySchema,
+  kpisQuerySchema,
+  positionsSchema,
+  rankingsQuerySchema,
+  reportEventSchema,
+  tokenRequestSchema,
+} from '../../../shared/schemas.ts'
+import type { AppEnv } from '../context.ts'
+
+type Op = {
+  method: 'get' | 'post'
+  path: string
+  summary: { zh: string; en: string }
+  roles: string
+  query?: z.ZodType
+  body?: z.ZodType
+}
+
+const OPS: Op[] = [
+  { method: 'get', path: '/healthz', summary: { zh: '存活检查', en: 'Liveness' }, roles: '—' },
+  {
+    method: 'get',
+    path: '/readyz',
+    summary: { zh: '就绪检查（回填完成后）', en: 'Readiness (after the backfill)' },
+    roles: '—',
+  },
+  {
+    method: 'get',
+    path: '/metrics',
+    summary: { zh: 'Prometheus 指标', en: 'Prometheus metrics' },
+    roles: '—',
+  },
+  {
+    method: 'get',
+    path: '/api/v1/regions/{code}',
+    summary: { zh: '区域及其下级', en: 'A region with its children' },
+    roles: 'any',
+  },
+  {
+    method: 'get',
+    path: '/api/v1/regions/{code}/geo',
+    summary: { zh: '下级区域 GeoJSON', en: 'GeoJSON of its children' },
+    roles: 'any',
+  },
+  {
+    method: 'get',
+    path: '/api/v1/categories',
+    summary: { zh: '事件类别与处置时限', en: 'Event categories and time limits' },
+    roles: 'any',
+  },
+  {
+    method: 'get',
+    path: '/api/v1/events',
+    summary: { zh: '事件列表（游标分页）', en: 'Events (cursor paging)' },
+    roles: 'admin, officer, leader',
+    query: eventsQuerySchema,
+  },
+  {
+    method: 'get',
+    path: '/api/v1/events/{id}',
+    summary: { zh: '事件详情与全流程时间线', en: 'One event with its timeline' },
+    roles: 'admin, officer, leader',
+  },
+  {
+    method: 'post',
+    path: '/api/v1/events',
+    summary: { zh: '上报事件（支持 Idempotency-Key）', en: 'Report an event (honours Idempotency-Key)' },
+    roles: 'admin, officer, ingest',
+    body: reportEventSchema,
+  },
+  {
+    method: 'post',
+    path: '/api/v1/events/{id}/actions',
+    summary: { zh: '流程操作；非法流转返回 409', en: 'A lifecycle action; 409 for a forbidden move' },
+    roles: 'admin, officer, ingest',
+    body: actionSchema,
+  },
+  {
+    method: 'get',
+    path: '/api/v1/changes',
+    summary: { zh: '持久变更日志（seq 连续递增）', en: 'The durable change log (gap-free seq)' },
+    roles: 'admin, officer, leader',
+    query: changesQuerySchema,
+  },
+  {
+    method: 'get',
+    path: '/api/v1/kpis',
+    summary: { zh: '绩效指标（默认今日）', en: 'KPIs (default: today)' },
+    roles: 'any',
+    query: kpisQuerySchema,
+  },
+  {
+    method: 'get',
+    path: '/api/v1/rankings',
+    summary: { zh: '街道/社区排名（默认本月）', en: 'Street/community ranking (default: this month)' },
+    roles: 'any',
+    query: rankingsQuerySchema,
+  },
+  {
+    method: 'post',
+    path: '/api/v1/positions',
+    summary: { zh: '网格员位置上报', en: 'Patrol positions' },
+    roles: 'admin, ingest',
+    body: positionsSchema,
+  },
+  {
+    method: 'post',
+    path: '/api/v1/tokens',
+    summary: { zh: '签发令牌', en: 'Mint a token' },
+    roles: 'admin',
+    body: tokenRequestSchema,
+  },
+]
+
+const jsonSchema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' })
+
+function openApi() {
+  const paths: Record<string, Record<string, unknown>> = {}
+  for (const op of OPS) {
+    const params = [...op.path.matchAll(/\{(\w+)\}/g)].map((m) => ({
+      name: m[1],
+      in: 'path',
+      required: true,
+      schema: { type: 'string' },
+    }))
+    const q = op.query
+      ? (jsonSchema(op.query) as { properties?: Record<string, unknown>; required?: string[] })
+      : null
+    for (const [name, schema] of Object.entries(q?.properties ?? {}))
+      params.push({ name, in: 'query', required: q?.required?.includes(name) ?? false, schema } as never)
+    ;(paths[op.path] ??= {})[op.method] = {
+      summary: op.summary.en,
+      description: `${op.summary.zh}. Roles: ${op.roles}`,
+      ...(params.length ? { parameters: params } : {}),
+      ...(op.body
+        ? {
+            requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(op.body) } } },
+          }
+        : {}),
+      responses: {
+        '200': { description: 'OK' },
+        '4XX': { description: '{"error":{"code","message","details"?}}' },
+      },
+    }
+  }
+  return {
+    openapi: '3.1.0',
+    info: { title: 'City Brain API', version: '1' },
+    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    security: [{ bearer: [] }],
+    paths,
+  }
+}
+
+export function docsRoutes() {
+  const doc = openApi()
+  return new Hono<AppEnv>()
+    .get('/api/openapi.json', (c) => c.json(doc))
+    .get('/api/docs', (c) => {
+      const en = c.get('lang') === 'en'
+      const rows = OPS.map(
+        (op) =>
+          `<tr><td><code>${op.method.toUpperCase()}</code></td><td><code>${op.path}</code></td><td>${en ? op.summary.en : op.summary.zh}</td><td>${op.roles}</td></tr>`,
+      ).join('')
+      return c.html(
+        html`<!doctype html>
+          <html lang="${en ? 'en' : 'zh-CN'}">
+            <head>
+              <meta charset="utf-8" />
+              <title>${en ? 'City Brain API' : '城市大脑接口文档'}</title>
+              <style>
+                body {
+                  font-family: system-ui, sans-serif;
+                  background: #0b1220;
+                  color: #e6edf7;
+                  margin: 2rem auto;
+                  max-width: 70rem;
+                  padding: 0 1rem;
+                }
+                td,
+                th {
+                  border-bottom: 1px solid #243049;
+                  padding: 0.4rem 0.6rem;
+                  text-align: left;
+                }
+                a {
+                  color: #5cc8ff;
+                }
+                table {
+                  border-collapse: collapse;
+                  width: 100%;
+                }
+              </style>
+            </head>
+            <body>
+              <h1>${en ? 'City Brain API' : '城市大脑接口文档'}</h1>
+              <p>
+                ${en ? 'Send the token as Authorization: Bearer …, or ?token= on page URLs. Errors are JSON {"error":{"code","message","details"?}}; add ?lang=en for English messages. Live updates: Socket.IO namespace /live.' : '令牌通过 Authorization: Bearer … 或页面地址的 ?token= 传递。错误统一为 JSON {"error":{"code","message","details"?}}，加 ?lang=en 返回英文。实时推送：Socket.IO 命名空间 /live。'}
+                <a href="/api/openapi.json">OpenAPI 3.1</a>
+              </p>
+              <table>
+                <thead>
+                  <tr>
+                    <th>${en ? 'Method' : '方法'}</th>
+                    <th>${en ? 'Path' : '路径'}</th>
+                    <th>${en ? 'What' : '说明'}</th>
+                    <th>${en ? 'Roles' : '角色'}</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  ${raw(rows)}
+                </tbody>
+              </table>
+            </body>
+          </html>`,
+      )
+    })
+}
