@@ -12,7 +12,7 @@
  */
 import { isOverdue } from './lifecycle.ts'
 import type { GridEvent } from './types.ts'
-import { workingHoursBetween } from './working-time.ts'
+import { workingMillisBetween } from './working-time.ts'
 import type { WorkCalendar } from './working-time.ts'
 
 export interface KpiValues {
@@ -94,8 +94,11 @@ export interface KpiCounters {
   overdueOpen: number
   evaluated: number
   satisfied: number
-  /** Sum of working hours from first dispatch to handled, over `handled`. */
-  disposalHours: number
+  /**
+   * Sum of working milliseconds from first dispatch to handled, over `handled`. Kept in integer
+   * milliseconds so that adding and retracting events in any order gives exactly the same sum.
+   */
+  disposalMillis: number
 }
 
 /** Every KPI key, in display order. */
@@ -153,7 +156,7 @@ export function emptyKpiCounters(): KpiCounters {
     overdueOpen: 0,
     evaluated: 0,
     satisfied: 0,
-    disposalHours: 0,
+    disposalMillis: 0,
   }
 }
 
@@ -182,7 +185,7 @@ export function addEventToCounters(
   if (event.handledAt !== null) {
     c.handled += sign
     if (event.deadline !== null && event.handledAt <= event.deadline) c.onTime += sign
-    c.disposalHours += sign * workingHoursBetween(event.firstDispatchedAt!, event.handledAt, ctx.calendar)
+    c.disposalMillis += sign * workingMillisBetween(event.firstDispatchedAt!, event.handledAt, ctx.calendar)
   }
   if (event.status === 'closed') c.closed += sign
   if (event.reworkCount > 0) c.reworked += sign
@@ -233,7 +236,7 @@ export function kpisFromCounters(
     overdueRate,
     overdueOpen: c.overdueOpen,
     satisfactionRate: ratio(c.satisfied, c.evaluated),
-    avgDisposalHours: ratio(c.disposalHours, c.handled),
+    avgDisposalHours: c.handled > 0 ? c.disposalMillis / c.handled / 3_600_000 : null,
     score,
     patrolCoverage: ratio(patrol.gridsWithTwoRounds, patrol.grids),
     onlineWorkers: patrol.onlineWorkers,
