@@ -17,7 +17,7 @@ import type {
 import { addWorkingTime, type WorkCalendar } from '../../shared/working-time.ts'
 import type { CityIndex } from '../city/city-index.ts'
 import { AppError, notFound } from '../errors.ts'
-import type { Store } from '../store/store.ts'
+import type { CommitListener, Store } from '../store/store.ts'
 
 export interface ReportInput {
   category: string
@@ -34,17 +34,14 @@ export interface ActionInput extends ActionData {
   action: EventAction
 }
 
-/** A committed change with the event's state after it and, except for a report, before it. */
-export type ChangeListener = (change: Change, event: GridEvent, previous: GridEvent | null) => void
-
 export interface EventService {
   report(
     input: ReportInput,
     idempotencyKey?: string,
   ): Promise<{ event: GridEvent; change: Change; created: boolean }>
   act(id: string, input: ActionInput, at?: number): Promise<{ event: GridEvent; change: Change }>
-  /** Listen to committed changes (the live stream hooks in here). Returns an unsubscribe function. */
-  onChange(listener: ChangeListener): () => void
+  /** Listen to committed changes, in seq order (the live stream hooks in here). Returns unsubscribe. */
+  onChange(listener: CommitListener): () => void
 }
 
 export interface EventServiceDeps {
@@ -58,13 +55,6 @@ export interface EventServiceDeps {
 const FUTURE_SKEW_MS = 5 * 60_000
 
 export function createEventService({ store, clock, calendar, city }: EventServiceDeps): EventService {
-  const listeners = new Set<ChangeListener>()
-  // Listeners hear a change only once it is durable (after the batch holding it commits).
-  const emit = (change: Change, event: GridEvent, previous: GridEvent | null): void =>
-    store.afterCommit(() => {
-      for (const l of listeners) l(change, event, previous)
-    })
-
   const resolveGrid = (input: ReportInput): string => {
     if (input.gridCode !== undefined) {
       const parsed = parseRegionCode(input.gridCode)
@@ -115,9 +105,7 @@ export function createEventService({ store, clock, calendar, city }: EventServic
           ? { reporter: input.reporter }
           : {}),
       }
-      const result = await store.createEvent(payload, at, idempotencyKey)
-      if (result.created) emit(result.change, result.event, null)
-      return result
+      return store.createEvent(payload, at, idempotencyKey)
     },
 
     async act(id, input, at = clock.now()) {
@@ -140,13 +128,9 @@ export function createEventService({ store, clock, calendar, city }: EventServic
         const r = result.refusal
         throw new AppError(r.code === 'invalid_transition' ? 409 : 422, r.code, r.message)
       }
-      emit(result.change, result.event, result.previous)
       return result
     },
 
-    onChange(listener) {
-      listeners.add(listener)
-      return () => listeners.delete(listener)
-    },
+    onChange: (listener) => store.onCommitted(listener),
   }
 }

@@ -16,7 +16,11 @@ export interface PatrolService {
   sweep(): Promise<number>
   /** Delete raw pings past retention. */
   prune(): Promise<number>
+  /** Hear committed pings and rounds (the live stream's positions and patrol figures). */
+  onIngest(listener: IngestListener): () => void
 }
+
+export type IngestListener = (positions: Position[], rounds: PatrolRound[]) => void
 
 interface Run {
   start: number
@@ -34,6 +38,11 @@ export function createPatrolService(deps: {
   const retentionMs = deps.retentionDays * 86_400_000
   const gridOfWorker = new Map(city.workers().map((w) => [w.id, w.gridCode]))
   const runs = new Map<string, Run>()
+  const listeners = new Set<IngestListener>()
+  const announce = (positions: Position[], rounds: PatrolRound[]): void =>
+    store.afterCommit(() => {
+      for (const l of listeners) l(positions, rounds)
+    })
 
   const finish = (workerId: string, run: Run, out: PatrolRound[]): void => {
     if (run.last - run.start >= MIN_ROUND_MS) {
@@ -74,6 +83,7 @@ export function createPatrolService(deps: {
       await store.batch(async () => {
         if (known.length) await store.insertPositions(known, clock.now() - retentionMs)
         if (rounds.length) await store.insertRounds(rounds)
+        announce(known, rounds)
       })
       return { accepted: known.length, unknownWorkers: [...unknown] }
     },
@@ -86,9 +96,16 @@ export function createPatrolService(deps: {
           runs.delete(workerId)
         }
       }
-      if (rounds.length) await store.insertRounds(rounds)
+      if (rounds.length) {
+        await store.insertRounds(rounds)
+        announce([], rounds)
+      }
       return rounds.length
     },
     prune: () => store.prunePositions(clock.now() - retentionMs),
+    onIngest(listener) {
+      listeners.add(listener)
+      return () => listeners.delete(listener)
+    },
   }
 }

@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import type { Change, GridEvent, PatrolRound, Position, Worker } from '../../shared/types.ts'
 import { applyChange, initialState, type ReportPayload } from '../../shared/lifecycle.ts'
-import type { Decision, EventQuery, KpiSnapshot, MutateResult, Store } from './store.ts'
+import type { CommitListener, Decision, EventQuery, KpiSnapshot, MutateResult, Store } from './store.ts'
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.ts'
 import { changeFromRow, eventFromRow, eventToRow, type ChangeRow, type EventRow } from './rows.ts'
 
@@ -52,13 +52,30 @@ export function createSqliteStore(file: string): Store {
   // acknowledged before it is durable and nobody reads uncommitted rows.
   const batchScope = new AsyncLocalStorage<true>()
   let openBatch: Promise<unknown> | null = null
-  let pendingAfterCommit: (() => void)[] = []
+  // Changes written by the open transaction, announced to listeners right after COMMIT.
+  let uncommitted: Parameters<CommitListener>[] = []
+  let deferred: (() => void)[] = []
+  const listeners = new Set<CommitListener>()
+  const announce = (): void => {
+    const done = uncommitted
+    const fns = deferred
+    uncommitted = []
+    deferred = []
+    for (const args of done) for (const l of listeners) l(...args)
+    for (const fn of fns) fn()
+  }
 
   /** Run `fn` in its own transaction, or inside the caller's batch. */
   const run = async <T>(fn: () => T): Promise<T> => {
     if (batchScope.getStore()) return fn()
     while (openBatch) await openBatch.catch(() => undefined)
-    return db.transaction(fn).immediate()
+    try {
+      const result = db.transaction(fn).immediate()
+      announce()
+      return result
+    } finally {
+      uncommitted = []
+    }
   }
 
   const prepared = new Map<string, Database.Statement>()
@@ -126,12 +143,11 @@ export function createSqliteStore(file: string): Store {
         try {
           const result = await batchScope.run(true, fn)
           db.exec('COMMIT')
-          const hooks = pendingAfterCommit
-          pendingAfterCommit = []
-          for (const h of hooks) h()
+          announce()
           return result
         } catch (err) {
-          pendingAfterCommit = []
+          uncommitted = []
+          deferred = []
           if (db.inTransaction) db.exec('ROLLBACK')
           throw err
         }
@@ -145,8 +161,12 @@ export function createSqliteStore(file: string): Store {
     },
 
     afterCommit(fn) {
-      if (batchScope.getStore()) pendingAfterCommit.push(fn)
+      if (batchScope.getStore()) deferred.push(fn)
       else fn()
+    },
+    onCommitted(listener) {
+      listeners.add(listener)
+      return () => listeners.delete(listener)
     },
 
     async createEvent(payload: ReportPayload, at: number, idempotencyKey?: string) {
@@ -198,6 +218,7 @@ export function createSqliteStore(file: string): Store {
         const event = applyChange(current, change)
         updateEvent(event)
         appendChange(change)
+        uncommitted.push([change, event, current])
         return { ok: true, event, previous: current, change }
       })
     },

@@ -25,6 +25,9 @@ export type MutateResult<R> =
   | { ok: false; refusal: R }
   | { ok: false; notFound: true }
 
+/** A committed change with the event after it and, except for a report, before it. */
+export type CommitListener = (change: Change, event: GridEvent, previous: GridEvent | null) => void
+
 export interface EventQuery {
   /** Region code prefix: the event's gridCode starts with it. */
   region?: string
@@ -58,9 +61,11 @@ export interface Store {
   /** Run `fn` in one transaction: every write inside commits together (used for bulk work). */
   batch<T>(fn: () => Promise<T>): Promise<T>
   /**
-   * Call `fn` once the current transaction is durable: at once outside a batch, after COMMIT
-   * inside one (and never if the batch rolls back). Listeners see only committed changes.
+   * Hear every change once it is durable, in seq order, synchronously right after its COMMIT (so
+   * nothing can read a committed change before the listeners have heard it). Never for a rollback.
    */
+  onCommitted(listener: CommitListener): () => void
+  /** Run `fn` right after the current batch commits (at once outside a batch; never on rollback). */
   afterCommit(fn: () => void): void
 
   createEvent(
