@@ -44,6 +44,16 @@ const schema = z.object({
     .optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   PUBLIC_URL: z.string().url().optional(),
+  ALLOWED_ORIGINS: z
+    .string()
+    .transform((s) =>
+      s
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.string().url('ALLOWED_ORIGINS lists origins such as https://portal.example.gov.cn')))
+    .default([]),
 })
 
 export interface Config {
@@ -64,6 +74,8 @@ export interface Config {
   weights: ScoreWeights
   logLevel: string
   publicUrl?: string
+  /** Browser origins allowed on the live stream besides the server's own. */
+  allowedOrigins: string[]
 }
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; errors: string[] }
@@ -107,6 +119,7 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
         : { ...DEFAULT_WEIGHTS },
       logLevel: e.LOG_LEVEL,
       ...(e.PUBLIC_URL ? { publicUrl: e.PUBLIC_URL } : {}),
+      allowedOrigins: e.ALLOWED_ORIGINS.map((o) => new URL(o).origin),
     },
   }
 }

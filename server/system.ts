@@ -4,6 +4,7 @@
  */
 import { serve, type ServerType } from '@hono/node-server'
 import { randomBytes } from 'node:crypto'
+import type { Server as HttpServer } from 'node:http'
 import { existsSync } from 'node:fs'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -18,6 +19,8 @@ import { createEventService, type EventService } from './domain/event-service.ts
 import { createKpiService } from './domain/kpi-service.ts'
 import { createPatrolService } from './domain/patrol-service.ts'
 import { createApp } from './http/app.ts'
+import { createLiveServer, type LiveServer } from './live/live-server.ts'
+import { createLiveState } from './live/live-state.ts'
 import { createSimulator, type SimProgress, type Simulator } from './sim/simulator.ts'
 import { createSqliteStore } from './store/sqlite-store.ts'
 import type { Store } from './store/store.ts'
@@ -74,6 +77,8 @@ export async function createSystem(
   if (!secret) await store.setMeta('token.secret', (secret = randomBytes(32).toString('base64')))
   const tokens = createTokenService({
     secret: Buffer.from(secret, 'base64'),
+    revoked: await store.revokedTokens(Date.now()),
+    persistRevocation: (jti, expiresAt) => store.revokeToken(jti, expiresAt),
     ...(config.adminToken ? { adminToken: config.adminToken } : {}),
   })
 
@@ -133,7 +138,20 @@ export async function createSystem(
     : null
 
   let server: ServerType | null = null
+  let live: LiveServer | null = null
   let stopSim: (() => Promise<void>) | null = null
+  const liveState = createLiveState({
+    store,
+    clock,
+    calendar,
+    city,
+    weights: config.weights,
+    dayOf: kpis.dayOf,
+  })
+  const startLive = async (): Promise<void> => {
+    if (!live) return
+    await live.start({ onChange: events.onChange, onIngest: patrol.onIngest })
+  }
   const housekeeping = setInterval(() => {
     void patrol.prune().catch((err) => logger.error({ err }, 'position pruning failed'))
   }, 3_600_000)
@@ -152,13 +170,26 @@ export async function createSystem(
       new Promise((resolve, reject) => {
         server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
           port = info.port
-          resolve(info.port)
+          live = createLiveServer({
+            httpServer: server as unknown as HttpServer,
+            state: liveState,
+            store,
+            tokens,
+            city,
+            clock,
+            timeZone: tz,
+            logger,
+            allowedOrigins: config.allowedOrigins,
+          })
+          // The live stream starts once the store is settled: now, or after the backfill.
+          ;(ready ? startLive() : Promise.resolve()).then(() => resolve(info.port), reject)
         })
         server.once('error', reject)
       }),
     async startSimulation(onProgress) {
       if (!simulator) return
       await simulator.start(onProgress)
+      await startLive()
       ready = true
       stopSim = simulator.run()
       const lagTimer = setInterval(() => simLag.set((clock.now() - simulator.until) / 1000), 5000)
@@ -167,6 +198,7 @@ export async function createSystem(
     async stop() {
       clearInterval(housekeeping)
       await stopSim?.()
+      await live?.close()
       await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()))
       await store.close()
     },

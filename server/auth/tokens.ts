@@ -17,11 +17,15 @@ export interface Principal {
   jti?: string
 }
 
-export type VerifyResult = { ok: true; principal: Principal } | { ok: false; reason: 'expired' | 'invalid' }
+export type VerifyResult =
+  { ok: true; principal: Principal } | { ok: false; reason: 'expired' | 'invalid' | 'revoked' }
 
 export interface TokenService {
   mint(p: { role: Role; ttlSeconds: number; region?: string }): Promise<{ token: string; expiresAt: number }>
   verify(token: string): Promise<VerifyResult>
+  /** Revoke a token by its id; open live sockets holding it are dropped by the listeners. */
+  revoke(jti: string, expiresAt: number): Promise<void>
+  onRevoke(listener: (jti: string) => void): () => void
 }
 
 const ISSUER = 'city-brain'
@@ -30,10 +34,25 @@ export function createTokenService(opts: {
   secret: Uint8Array
   adminToken?: string
   now?: () => number
+  /** jti already revoked (loaded from the store). */
+  revoked?: Iterable<string>
+  /** Persist a revocation. */
+  persistRevocation?: (jti: string, expiresAt: number) => Promise<void>
 }): TokenService {
   const now = opts.now ?? (() => Date.now())
   const admin = opts.adminToken ? Buffer.from(opts.adminToken) : null
+  const revoked = new Set(opts.revoked ?? [])
+  const listeners = new Set<(jti: string) => void>()
   return {
+    async revoke(jti, expiresAt) {
+      await opts.persistRevocation?.(jti, expiresAt)
+      revoked.add(jti)
+      for (const l of listeners) l(jti)
+    },
+    onRevoke(listener) {
+      listeners.add(listener)
+      return () => listeners.delete(listener)
+    },
     async mint({ role, ttlSeconds, region }) {
       const iat = Math.floor(now() / 1000)
       const exp = iat + ttlSeconds
@@ -60,6 +79,7 @@ export function createTokenService(opts: {
         })
         const role = payload.role as Role
         if (!ROLES.includes(role)) return { ok: false, reason: 'invalid' }
+        if (payload.jti && revoked.has(payload.jti)) return { ok: false, reason: 'revoked' }
         return {
           ok: true,
           principal: {

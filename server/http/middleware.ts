@@ -38,7 +38,9 @@ export function requireRole(tokens: TokenService, roles: readonly Role[]): Middl
         'unauthorized',
         v.reason === 'expired'
           ? { zh: '访问令牌已过期', en: 'the token has expired' }
-          : { zh: '访问令牌无效', en: 'the token is invalid' },
+          : v.reason === 'revoked'
+            ? { zh: '访问令牌已被吊销', en: 'the token has been revoked' }
+            : { zh: '访问令牌无效', en: 'the token is invalid' },
       )
     }
     if (!roles.includes(v.principal.role)) {

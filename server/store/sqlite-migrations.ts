@@ -67,4 +67,8 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   CREATE INDEX patrol_rounds_grid ON patrol_rounds (grid_code, ended_at);
   CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
   `,
+  // 2: revoked tokens (by jti) so a revocation survives restarts
+  `
+  CREATE TABLE revoked_tokens (jti TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
+  `,
 ]

@@ -225,6 +225,20 @@ export function createSqliteStore(file: string): Store {
     async getEvent(id) {
       return run(() => getEvent(id))
     },
+    async eventsByIds(ids) {
+      return run(() => {
+        const out = new Map<string, GridEvent>()
+        const unique = [...new Set(ids)]
+        for (let i = 0; i < unique.length; i += 500) {
+          const part = unique.slice(i, i + 500)
+          const rows = db
+            .prepare(`SELECT * FROM events WHERE id IN (${part.map(() => '?').join(',')})`)
+            .all(...part) as EventRow[]
+          for (const r of rows) out.set(r.id, eventFromRow(r))
+        }
+        return out
+      })
+    },
     async timeline(id) {
       return run(() => {
         return (st('SELECT * FROM changes WHERE event_id = ? ORDER BY seq').all(id) as ChangeRow[]).map(
@@ -300,7 +314,7 @@ export function createSqliteStore(file: string): Store {
              (reported_at >= ? AND reported_at < ?) OR
              (first_dispatched_at >= ? AND first_dispatched_at < ?) OR
              (evaluated_at >= ? AND evaluated_at < ?) OR
-             status = 'dispatched')`,
+             status NOT IN ('closed', 'cancelled'))`,
         ).all(lo, hi, from, to, from, to, from, to) as EventRow[]
         const rounds = st(
           `SELECT grid_code AS g, COUNT(*) AS n FROM patrol_rounds
@@ -315,10 +329,24 @@ export function createSqliteStore(file: string): Store {
           events: rows.map(eventFromRow),
           roundsByGrid: new Map(rounds.map((r) => [r.g, r.n])),
           onlineByGrid: new Map(online.map((r) => [r.g, r.n])),
+          positions: (
+            st(
+              `SELECT id, last_lat AS lat, last_lng AS lng, last_ping_at AS at FROM workers
+               WHERE grid_code >= ? AND grid_code < ? AND last_ping_at >= ? ORDER BY id`,
+            ).all(lo, hi, onlineSince) as { id: string; lat: number; lng: number; at: number }[]
+          ).map((r) => ({ workerId: r.id, lat: r.lat, lng: r.lng, at: r.at })),
         }
       })
     },
 
+    async reportCountsSince(since) {
+      return run(() => {
+        const rows = st(
+          'SELECT grid_code AS g, COUNT(*) AS n FROM events WHERE reported_at >= ? GROUP BY grid_code',
+        ).all(since) as { g: string; n: number }[]
+        return new Map(rows.map((r) => [r.g, r.n]))
+      })
+    },
     async upsertWorkers(workers: Worker[]) {
       return run(() => {
         const s = st(
@@ -355,16 +383,19 @@ export function createSqliteStore(file: string): Store {
     async prunePositions(before) {
       return run(() => st('DELETE FROM positions WHERE at < ?').run(before).changes)
     },
-    async latestPositions(region, since) {
-      return run(() => {
-        const rows = st(
-          `SELECT id, last_lat AS lat, last_lng AS lng, last_ping_at AS at FROM workers
-         WHERE grid_code >= ? AND grid_code < ? AND last_ping_at >= ? ORDER BY id`,
-        ).all(region, region + ':', since) as { id: string; lat: number; lng: number; at: number }[]
-        return rows.map((r) => ({ workerId: r.id, lat: r.lat, lng: r.lng, at: r.at }))
+
+    async revokeToken(jti, expiresAt) {
+      await run(() => {
+        st('INSERT OR IGNORE INTO revoked_tokens (jti, expires_at) VALUES (?, ?)').run(jti, expiresAt)
       })
     },
-
+    async revokedTokens(now) {
+      return run(() =>
+        (st('SELECT jti FROM revoked_tokens WHERE expires_at > ?').all(now) as { jti: string }[]).map(
+          (r) => r.jti,
+        ),
+      )
+    },
     async getMeta(key) {
       return run(() => {
         const row = st('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined

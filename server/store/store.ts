@@ -45,12 +45,14 @@ export interface EventQuery {
 /** Everything a KPI computation for one region needs, read at one `seq`. */
 export interface KpiSnapshot {
   seq: number
-  /** Events of the region that any KPI of [from, to) or overdueOpen can count. */
+  /** Events of the region that any KPI of [from, to) or overdueOpen can count, and every open event. */
   events: GridEvent[]
   /** Patrol rounds per grid on the local day [dayStart, dayEnd). */
   roundsByGrid: Map<string, number>
   /** Workers per grid with a ping at or after `onlineSince`. */
   onlineByGrid: Map<string, number>
+  /** Each worker's last ping at or after `onlineSince`. */
+  positions: Position[]
 }
 
 export interface Store {
@@ -79,6 +81,7 @@ export interface Store {
     decide: (current: GridEvent) => Decision<R>,
   ): Promise<MutateResult<R>>
   getEvent(id: string): Promise<GridEvent | null>
+  eventsByIds(ids: string[]): Promise<Map<string, GridEvent>>
   timeline(id: string): Promise<Change[]>
   listEvents(query: EventQuery): Promise<GridEvent[]>
   /** Events whose lifecycle may still move: not closed or cancelled, or closed since `closedSince` and not yet evaluated. */
@@ -94,13 +97,19 @@ export interface Store {
     onlineSince: number,
   ): Promise<KpiSnapshot>
 
+  /** Events reported per grid since `since` (the surge baseline). */
+  reportCountsSince(since: number): Promise<Map<string, number>>
+
   upsertWorkers(workers: Worker[]): Promise<void>
   /** Bumps each worker's last ping; keeps the raw ping when `at >= keepRawAfter`. */
   insertPositions(positions: Position[], keepRawAfter: number): Promise<void>
   insertRounds(rounds: PatrolRound[]): Promise<void>
   /** Deletes raw positions older than `before`; returns how many. */
   prunePositions(before: number): Promise<number>
-  latestPositions(region: string, since: number): Promise<Position[]>
+
+  revokeToken(jti: string, expiresAt: number): Promise<void>
+  /** jti of revoked tokens not yet expired at `now`. */
+  revokedTokens(now: number): Promise<string[]>
 
   getMeta(key: string): Promise<string | null>
   setMeta(key: string, value: string): Promise<void>

@@ -1,0 +1,123 @@
+/**
+ * The live contract (Socket.IO namespace `/live`, DESIGN.md §3), declared once: the server's
+ * `Server<…>` and the web's `Socket<…>` both import these maps.
+ */
+import type { KpiValues } from './kpis.ts'
+import type { ActionData, ChangeAction, EventSource, EventStatus, Reporter, Role } from './types.ts'
+
+/** Handshake `auth`. `since` is the last seq the client applied. */
+export interface LiveAuth {
+  token: string
+  since?: number
+}
+
+/** The event as a change frame carries it (descriptions and reporters only for internal roles). */
+export interface LiveEvent {
+  id: string
+  gridCode: string
+  category: string
+  source: EventSource
+  lat: number
+  lng: number
+  status: EventStatus
+  /** The action of the change that carries it (absent in snapshot lists). */
+  action?: ChangeAction
+  reportedAt: string
+  description?: string
+  reporter?: Reporter
+  data?: Omit<ActionData, 'until'> & { until?: string; deadline?: string }
+}
+
+export interface ChangeFrame {
+  seq: number
+  at: string
+  event: LiveEvent
+}
+
+export interface KpiFrame {
+  seq: number
+  region: string
+  /** Start and end of the period the values cover (today, local). */
+  from: string
+  to: string
+  values: KpiValues
+}
+
+/** Per-grid figures: [gridCode, open, overdue, reportedToday, patrolRoundsToday]. */
+export type GridAggregate = [string, number, number, number, number]
+
+export interface GridsFrame {
+  seq: number
+  region: string
+  /** Only the grids that changed since the last frame (all of them in a snapshot). */
+  grids: GridAggregate[]
+}
+
+/**
+ * Positions, compact: `workers` is a flat array [index, lng×1e5, lat×1e5, …] where `index` points
+ * into the `workerIds` list of the subscribe snapshot; `at` is the batch time (ISO).
+ */
+export interface PositionsFrame {
+  at: string
+  workers: number[]
+}
+
+export type AlertFrame =
+  | {
+      kind: 'overdue'
+      at: string
+      seq: number
+      eventId: string
+      gridCode: string
+      category: string
+      deadline: string
+    }
+  | { kind: 'surge'; at: string; gridCode: string; lastHour: number; baseline: number }
+
+/** The answer to `subscribe`: everything a screen needs to draw, at one seq. */
+export interface Snapshot {
+  seq: number
+  region: string
+  kpis: KpiFrame
+  grids: GridAggregate[]
+  /** Open events, newest first, capped (internal roles only). */
+  openEvents?: LiveEvent[]
+  /** Worker ids, indexed by the `positions` frames (internal roles only). */
+  workerIds?: string[]
+  /** Latest known positions, same encoding as a positions frame (internal roles only). */
+  positions?: PositionsFrame
+}
+
+export type Response<T> = { ok: true; data: T } | { ok: false; error: { code: string; message: string } }
+
+export interface ServerToClientEvents {
+  change: (frame: ChangeFrame) => void
+  kpis: (frame: KpiFrame) => void
+  grids: (frame: GridsFrame) => void
+  positions: (frame: PositionsFrame) => void
+  alert: (frame: AlertFrame) => void
+  /** Replay after `since` is complete: from here on frames are live. */
+  synced: (info: { seq: number }) => void
+}
+
+export interface ClientToServerEvents {
+  subscribe: (req: { region: string }, ack: (res: Response<Snapshot>) => void) => void
+}
+
+export interface SocketData {
+  role: Role
+  /** The token's region scope: the district when the token has none. */
+  scope: string
+  expiresAt?: number
+  jti?: string
+  /** Highest seq delivered (or queued) to this socket. */
+  sent: number
+  subscribed: string | null
+  /** Replaying from the log (not in the live rooms). */
+  replaying: boolean
+  /** Taken out of the live rooms because it could not keep up; replays once drained. */
+  lagging: boolean
+}
+
+/** Roles that may see people, descriptions and positions on the live stream. */
+export const INTERNAL_ROLES: readonly Role[] = ['admin', 'officer', 'leader']
