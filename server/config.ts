@@ -44,6 +44,7 @@ const schema = z.object({
     .optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   PUBLIC_URL: z.string().url().optional(),
+  LIVE_MODE: z.enum(['coalesced', 'naive']).default('coalesced'),
   ALLOWED_ORIGINS: z
     .string()
     .transform((s) =>
@@ -76,6 +77,8 @@ export interface Config {
   publicUrl?: string
   /** Browser origins allowed on the live stream besides the server's own. */
   allowedOrigins: string[]
+  /** `naive` swaps in the emit-everything baseline, for the fan-out benchmark only. */
+  liveMode: 'coalesced' | 'naive'
 }
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; errors: string[] }
@@ -120,6 +123,7 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
       logLevel: e.LOG_LEVEL,
       ...(e.PUBLIC_URL ? { publicUrl: e.PUBLIC_URL } : {}),
       allowedOrigins: e.ALLOWED_ORIGINS.map((o) => new URL(o).origin),
+      liveMode: e.LIVE_MODE,
     },
   }
 }

@@ -21,6 +21,7 @@ import { createPatrolService } from './domain/patrol-service.ts'
 import { createApp } from './http/app.ts'
 import { createLiveServer, type LiveServer } from './live/live-server.ts'
 import { createLiveState } from './live/live-state.ts'
+import { createNaiveLiveServer } from './live/naive-live.ts'
 import { createSimulator, type SimProgress, type Simulator } from './sim/simulator.ts'
 import { createSqliteStore } from './store/sqlite-store.ts'
 import type { Store } from './store/store.ts'
@@ -138,7 +139,7 @@ export async function createSystem(
     : null
 
   let server: ServerType | null = null
-  let live: LiveServer | null = null
+  let live: Pick<LiveServer, 'start' | 'close'> | null = null
   let stopSim: (() => Promise<void>) | null = null
   const liveState = createLiveState({
     store,
@@ -170,17 +171,20 @@ export async function createSystem(
       new Promise((resolve, reject) => {
         server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
           port = info.port
-          live = createLiveServer({
-            httpServer: server as unknown as HttpServer,
-            state: liveState,
-            store,
-            tokens,
-            city,
-            clock,
-            timeZone: tz,
-            logger,
-            allowedOrigins: config.allowedOrigins,
-          })
+          live =
+            config.liveMode === 'naive'
+              ? createNaiveLiveServer({ httpServer: server as unknown as HttpServer, tokens })
+              : createLiveServer({
+                  httpServer: server as unknown as HttpServer,
+                  state: liveState,
+                  store,
+                  tokens,
+                  city,
+                  clock,
+                  timeZone: tz,
+                  logger,
+                  allowedOrigins: config.allowedOrigins,
+                })
           // The live stream starts once the store is settled: now, or after the backfill.
           ;(ready ? startLive() : Promise.resolve()).then(() => resolve(info.port), reject)
         })

@@ -17,7 +17,7 @@ import type {
 import { addWorkingTime, type WorkCalendar } from '../../shared/working-time.ts'
 import type { CityIndex } from '../city/city-index.ts'
 import { AppError, notFound } from '../errors.ts'
-import type { CommitListener, Store } from '../store/store.ts'
+import { IdempotencyConflict, type CommitListener, type Store } from '../store/store.ts'
 
 export interface ReportInput {
   category: string
@@ -105,12 +105,20 @@ export function createEventService({ store, clock, calendar, city }: EventServic
           ? { reporter: input.reporter }
           : {}),
       }
-      return store.createEvent(payload, at, idempotencyKey)
+      try {
+        return await store.createEvent(payload, at, idempotencyKey)
+      } catch (err) {
+        if (!(err instanceof IdempotencyConflict)) throw err
+        throw new AppError(409, 'conflict', {
+          zh: '该 Idempotency-Key 已用于另一内容不同的上报',
+          en: 'this Idempotency-Key was already used for a different report',
+        })
+      }
     },
 
     async act(id, input, at = clock.now()) {
       const { action, ...fields } = input
-      const result = await store.mutateEvent(id, at, (current) => {
+      const result = await store.mutateEvent(id, at, (current, at) => {
         const t = transition(current, action, fields)
         if (!t.ok) return { ok: false, refusal: t }
         const data: StoredChangeData = { ...fields }

@@ -12,7 +12,7 @@ const MAX_GAP_MS = 5 * 60_000
 export interface PatrolService {
   /** Store pings; returns the ids of unknown workers (their pings are not stored). */
   ingest(positions: Position[]): Promise<{ accepted: number; unknownWorkers: string[] }>
-  /** Close runs whose worker has been silent ≥ 5 min; store the rounds among them. */
+  /** Forget runs whose worker has been silent ≥ 5 min (their rounds are stored already). */
   sweep(): Promise<number>
   /** Delete raw pings past retention. */
   prune(): Promise<number>
@@ -44,17 +44,17 @@ export function createPatrolService(deps: {
       for (const l of listeners) l(positions, rounds)
     })
 
-  const finish = (workerId: string, run: Run, out: PatrolRound[]): void => {
-    if (run.last - run.start >= MIN_ROUND_MS) {
-      out.push({
-        workerId,
-        gridCode: gridOfWorker.get(workerId)!,
-        startedAt: run.start,
-        endedAt: run.last,
-        pings: run.pings,
-      })
-    }
-  }
+  /** A run counts as a round as soon as it lasts 15 min; it is stored then and updated as it grows. */
+  const asRound = (workerId: string, run: Run): PatrolRound | null =>
+    run.last - run.start >= MIN_ROUND_MS
+      ? {
+          workerId,
+          gridCode: gridOfWorker.get(workerId)!,
+          startedAt: run.start,
+          endedAt: run.last,
+          pings: run.pings,
+        }
+      : null
 
   return {
     async ingest(positions) {
@@ -65,7 +65,12 @@ export function createPatrolService(deps: {
         else unknown.add(p.workerId)
       }
       known.sort((a, b) => a.at - b.at)
-      const rounds: PatrolRound[] = []
+      // One upsert per round per call, with its latest end.
+      const rounds = new Map<string, PatrolRound>()
+      const note = (workerId: string, run: Run): void => {
+        const r = asRound(workerId, run)
+        if (r) rounds.set(`${workerId}|${run.start}`, r)
+      }
       for (const p of known) {
         const grid = gridOfWorker.get(p.workerId)!
         const inside = city.inGrid(grid, p.lng, p.lat)
@@ -74,33 +79,30 @@ export function createPatrolService(deps: {
         if (run && inside && p.at - run.last < MAX_GAP_MS) {
           run.last = p.at
           run.pings++
+          note(p.workerId, run)
           continue
         }
-        if (run) finish(p.workerId, run, rounds)
         if (inside) runs.set(p.workerId, { start: p.at, last: p.at, pings: 1 })
         else runs.delete(p.workerId)
       }
+      const list = [...rounds.values()]
       await store.batch(async () => {
         if (known.length) await store.insertPositions(known, clock.now() - retentionMs)
-        if (rounds.length) await store.insertRounds(rounds)
-        announce(known, rounds)
+        if (list.length) await store.insertRounds(list)
+        announce(known, list)
       })
       return { accepted: known.length, unknownWorkers: [...unknown] }
     },
     async sweep() {
       const now = clock.now()
-      const rounds: PatrolRound[] = []
+      let ended = 0
       for (const [workerId, run] of runs) {
         if (now - run.last >= MAX_GAP_MS) {
-          finish(workerId, run, rounds)
+          if (asRound(workerId, run)) ended++
           runs.delete(workerId)
         }
       }
-      if (rounds.length) {
-        await store.insertRounds(rounds)
-        announce([], rounds)
-      }
-      return rounds.length
+      return ended
     },
     prune: () => store.prunePositions(clock.now() - retentionMs),
     onIngest(listener) {

@@ -61,6 +61,8 @@ export function createLiveState(deps: {
   let open = new Map<string, GridEvent>()
   let openByGrid = new Map<string, number>()
   let roundsByGrid = new Map<string, number>()
+  /** Rounds counted today (worker|start): a round is upserted as it grows but counts once. */
+  let roundKeys = new Set<string>()
   let deadlines = new MinHeap<{ deadline: number; id: string; seq: number }>(
     (a, b) => a.deadline - b.deadline,
   )
@@ -131,6 +133,7 @@ export function createLiveState(deps: {
       }
     }
     roundsByGrid = new Map(snap.roundsByGrid)
+    roundKeys = new Set(snap.roundKeys)
     for (const p of snap.positions) lastPing.set(p.workerId, p)
     for (const g of city.gridsOf(city.district.code)) dirtyGrids.add(g.code)
   }
@@ -171,12 +174,15 @@ export function createLiveState(deps: {
         const seen = lastPing.get(p.workerId)
         if (!seen || p.at >= seen.at) lastPing.set(p.workerId, p)
       }
-      for (const r of rounds)
-        if (r.endedAt >= day.start && r.endedAt < day.end) {
+      for (const r of rounds) {
+        const key = `${r.workerId}|${r.startedAt}`
+        if (r.endedAt >= day.start && r.endedAt < day.end && !roundKeys.has(key)) {
+          roundKeys.add(key)
           bump(roundsByGrid, r.gridCode, 1)
           dirtyGrids.add(r.gridCode)
           for (const a of ancestors(r.gridCode)) dirtyRegions.add(a)
         }
+      }
     },
     /** Advance time: recount events whose deadline passed; returns the alerts to send. */
     tick(now: number): { overdue: OverdueAlert[]; surges: SurgeAlert[]; newDay: boolean } {

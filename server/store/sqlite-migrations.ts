@@ -71,4 +71,10 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE revoked_tokens (jti TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
   `,
+  // 3: the report's payload kept in the log (the events table is a fold of the log alone);
+  //    idempotency keys remember what they were used for
+  `
+  ALTER TABLE changes ADD COLUMN payload TEXT;
+  ALTER TABLE idempotency ADD COLUMN fingerprint TEXT;
+  `,
 ]

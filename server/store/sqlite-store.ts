@@ -8,7 +8,15 @@ import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import type { Change, GridEvent, PatrolRound, Position, Worker } from '../../shared/types.ts'
 import { applyChange, initialState, type ReportPayload } from '../../shared/lifecycle.ts'
-import type { CommitListener, Decision, EventQuery, KpiSnapshot, MutateResult, Store } from './store.ts'
+import {
+  IdempotencyConflict,
+  type CommitListener,
+  type Decision,
+  type EventQuery,
+  type KpiSnapshot,
+  type MutateResult,
+  type Store,
+} from './store.ts'
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.ts'
 import { changeFromRow, eventFromRow, eventToRow, type ChangeRow, type EventRow } from './rows.ts'
 
@@ -50,7 +58,9 @@ export function createSqliteStore(file: string): Store {
   // A batch holds one write transaction across awaits. Calls made inside it (tracked by
   // AsyncLocalStorage) join it; any other caller waits until it commits, so nothing is
   // acknowledged before it is durable and nobody reads uncommitted rows.
-  const batchScope = new AsyncLocalStorage<true>()
+  const batchScope = new AsyncLocalStorage<object>()
+  let openToken: object | null = null
+  const inOpenBatch = (): boolean => openToken !== null && batchScope.getStore() === openToken
   let openBatch: Promise<unknown> | null = null
   // Changes written by the open transaction, announced to listeners right after COMMIT.
   let uncommitted: Parameters<CommitListener>[] = []
@@ -67,7 +77,7 @@ export function createSqliteStore(file: string): Store {
 
   /** Run `fn` in its own transaction, or inside the caller's batch. */
   const run = async <T>(fn: () => T): Promise<T> => {
-    if (batchScope.getStore()) return fn()
+    if (inOpenBatch()) return fn()
     while (openBatch) await openBatch.catch(() => undefined)
     try {
       const result = db.transaction(fn).immediate()
@@ -99,8 +109,10 @@ export function createSqliteStore(file: string): Store {
   }
   const lastSeq = (): number =>
     (st('SELECT COALESCE(MAX(seq), 0) AS s FROM changes').get() as { s: number }).s
-  const appendChange = (c: Change): void => {
-    st('INSERT INTO changes (seq, at, event_id, grid_code, action, status, data) VALUES (?,?,?,?,?,?,?)').run(
+  const appendChange = (c: Change, payload?: ReportPayload): void => {
+    st(
+      'INSERT INTO changes (seq, at, event_id, grid_code, action, status, data, payload) VALUES (?,?,?,?,?,?,?,?)',
+    ).run(
       c.seq,
       c.at,
       c.eventId,
@@ -108,6 +120,7 @@ export function createSqliteStore(file: string): Store {
       c.action,
       c.status,
       c.data ? JSON.stringify(c.data) : null,
+      payload ? JSON.stringify(payload) : null,
     )
   }
   const getEvent = (id: string): GridEvent | null => {
@@ -136,12 +149,14 @@ export function createSqliteStore(file: string): Store {
       if (db.open) db.close()
     },
     async batch(fn) {
-      if (batchScope.getStore()) return fn()
+      if (inOpenBatch()) return fn()
       while (openBatch) await openBatch.catch(() => undefined)
+      const token = {}
       const work = (async () => {
         db.exec('BEGIN IMMEDIATE')
+        openToken = token
         try {
-          const result = await batchScope.run(true, fn)
+          const result = await batchScope.run(token, fn)
           db.exec('COMMIT')
           announce()
           return result
@@ -157,11 +172,12 @@ export function createSqliteStore(file: string): Store {
         return await work
       } finally {
         openBatch = null
+        openToken = null
       }
     },
 
     afterCommit(fn) {
-      if (batchScope.getStore()) deferred.push(fn)
+      if (inOpenBatch()) deferred.push(fn)
       else fn()
     },
     onCommitted(listener) {
@@ -171,10 +187,14 @@ export function createSqliteStore(file: string): Store {
 
     async createEvent(payload: ReportPayload, at: number, idempotencyKey?: string) {
       return run(() => {
+        const fingerprint = JSON.stringify(payload)
         if (idempotencyKey) {
-          const hit = st('SELECT event_id FROM idempotency WHERE key = ?').get(idempotencyKey) as
-            { event_id: string } | undefined
+          const hit = st('SELECT event_id, fingerprint FROM idempotency WHERE key = ?').get(
+            idempotencyKey,
+          ) as { event_id: string; fingerprint: string | null } | undefined
           if (hit) {
+            if (hit.fingerprint !== null && hit.fingerprint !== fingerprint)
+              throw new IdempotencyConflict(idempotencyKey)
             const event = getEvent(hit.event_id)!
             const first = st('SELECT * FROM changes WHERE event_id = ? ORDER BY seq LIMIT 1').get(
               hit.event_id,
@@ -193,18 +213,29 @@ export function createSqliteStore(file: string): Store {
         }
         const event = initialState(change, payload, id)
         insertEvent(event)
-        appendChange(change)
+        appendChange(change, payload)
         if (idempotencyKey)
-          st('INSERT INTO idempotency (key, event_id) VALUES (?, ?)').run(idempotencyKey, id)
+          st('INSERT INTO idempotency (key, event_id, fingerprint) VALUES (?, ?, ?)').run(
+            idempotencyKey,
+            id,
+            fingerprint,
+          )
+        uncommitted.push([change, event, null])
         return { event, change, created: true }
       })
     },
 
-    async mutateEvent<R>(id: string, at: number, decide: (current: GridEvent) => Decision<R>) {
+    async mutateEvent<R>(
+      id: string,
+      requestedAt: number,
+      decide: (current: GridEvent, at: number) => Decision<R>,
+    ) {
       return run((): MutateResult<R> => {
         const current = getEvent(id)
         if (!current) return { ok: false, notFound: true }
-        const d = decide(current)
+        // A step is never dated before the event's previous change (a source's clock may run ahead).
+        const at = Math.max(requestedAt, current.updatedAt)
+        const d = decide(current, at)
         if (!d.ok) return { ok: false, refusal: d.refusal }
         const change: Change = {
           seq: lastSeq() + 1,
@@ -237,6 +268,13 @@ export function createSqliteStore(file: string): Store {
           for (const r of rows) out.set(r.id, eventFromRow(r))
         }
         return out
+      })
+    },
+    async reportPayload(id) {
+      return run(() => {
+        const row = st(`SELECT payload FROM changes WHERE event_id = ? AND action = 'report'`).get(id) as
+          { payload: string | null } | undefined
+        return row?.payload ? (JSON.parse(row.payload) as ReportPayload) : null
       })
     },
     async timeline(id) {
@@ -316,10 +354,12 @@ export function createSqliteStore(file: string): Store {
              (evaluated_at >= ? AND evaluated_at < ?) OR
              status NOT IN ('closed', 'cancelled'))`,
         ).all(lo, hi, from, to, from, to, from, to) as EventRow[]
-        const rounds = st(
-          `SELECT grid_code AS g, COUNT(*) AS n FROM patrol_rounds
-           WHERE grid_code >= ? AND grid_code < ? AND ended_at >= ? AND ended_at < ? GROUP BY grid_code`,
-        ).all(lo, hi, day.start, day.end) as { g: string; n: number }[]
+        const roundRows = st(
+          `SELECT grid_code AS g, worker_id AS w, started_at AS s FROM patrol_rounds
+           WHERE grid_code >= ? AND grid_code < ? AND ended_at >= ? AND ended_at < ?`,
+        ).all(lo, hi, day.start, day.end) as { g: string; w: string; s: number }[]
+        const rounds = new Map<string, number>()
+        for (const r of roundRows) rounds.set(r.g, (rounds.get(r.g) ?? 0) + 1)
         const online = st(
           `SELECT grid_code AS g, COUNT(*) AS n FROM workers
            WHERE grid_code >= ? AND grid_code < ? AND last_ping_at >= ? GROUP BY grid_code`,
@@ -327,7 +367,8 @@ export function createSqliteStore(file: string): Store {
         return {
           seq: lastSeq(),
           events: rows.map(eventFromRow),
-          roundsByGrid: new Map(rounds.map((r) => [r.g, r.n])),
+          roundsByGrid: rounds,
+          roundKeys: roundRows.map((r) => `${r.w}|${r.s}`),
           onlineByGrid: new Map(online.map((r) => [r.g, r.n])),
           positions: (
             st(

@@ -25,6 +25,13 @@ export type MutateResult<R> =
   | { ok: false; refusal: R }
   | { ok: false; notFound: true }
 
+/** An idempotency key reused for a different payload. */
+export class IdempotencyConflict extends Error {
+  constructor(readonly key: string) {
+    super(`idempotency key ${key} was used for a different payload`)
+  }
+}
+
 /** A committed change with the event after it and, except for a report, before it. */
 export type CommitListener = (change: Change, event: GridEvent, previous: GridEvent | null) => void
 
@@ -47,8 +54,10 @@ export interface KpiSnapshot {
   seq: number
   /** Events of the region that any KPI of [from, to) or overdueOpen can count, and every open event. */
   events: GridEvent[]
-  /** Patrol rounds per grid on the local day [dayStart, dayEnd). */
+  /** Patrol rounds per grid on the local day [dayStart, dayEnd) (by their end). */
   roundsByGrid: Map<string, number>
+  /** Those rounds' keys, `${workerId}|${startedAt}`. */
+  roundKeys: string[]
   /** Workers per grid with a ping at or after `onlineSince`. */
   onlineByGrid: Map<string, number>
   /** Each worker's last ping at or after `onlineSince`. */
@@ -70,16 +79,20 @@ export interface Store {
   /** Run `fn` right after the current batch commits (at once outside a batch; never on rollback). */
   afterCommit(fn: () => void): void
 
+  /** A reused idempotency key returns the first event; with a different payload it throws IdempotencyConflict. */
   createEvent(
     payload: ReportPayload,
     at: number,
     idempotencyKey?: string,
   ): Promise<{ event: GridEvent; change: Change; created: boolean }>
+  /** `decide` gets the current state and the change's time: `at`, or the last change's if later. */
   mutateEvent<R>(
     id: string,
     at: number,
-    decide: (current: GridEvent) => Decision<R>,
+    decide: (current: GridEvent, at: number) => Decision<R>,
   ): Promise<MutateResult<R>>
+  /** The payload of the event's `report` change (with the changes, the log alone rebuilds it). */
+  reportPayload(id: string): Promise<ReportPayload | null>
   getEvent(id: string): Promise<GridEvent | null>
   eventsByIds(ids: string[]): Promise<Map<string, GridEvent>>
   timeline(id: string): Promise<Change[]>

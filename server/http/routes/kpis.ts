@@ -19,9 +19,9 @@ export function kpiRoutes(deps: AppDeps) {
     const day = Number(localDate(now, tz).slice(8, 10))
     return { start: startOfLocalDay(now - (day - 1) * 86_400_000, tz), end: today().end }
   }
+  const anyRole = requireRole(deps.tokens, ANY_ROLE)
   return new Hono<AppEnv>()
-    .use(requireRole(deps.tokens, ANY_ROLE))
-    .get('/kpis', async (c) => {
+    .get('/kpis', anyRole, async (c) => {
       const q = parse(kpisQuerySchema, c.req.query(), 'invalid_query')
       if (!deps.city.region(q.region)) throw notFound({ zh: `区域 ${q.region}`, en: `region ${q.region}` })
       assertRegionAllowed(c, q.region)
@@ -31,7 +31,7 @@ export function kpiRoutes(deps: AppDeps) {
       const r = await deps.kpis.kpis(q.region, from, to)
       return c.json({ region: r.region, from: iso(r.from), to: iso(r.to), seq: r.seq, values: r.values })
     })
-    .get('/rankings', async (c) => {
+    .get('/rankings', anyRole, async (c) => {
       const q = parse(rankingsQuerySchema, c.req.query(), 'invalid_query')
       const m = thisMonth()
       const from = q.from ?? m.start

@@ -37,9 +37,9 @@ const summary = (n: RegionNode, lang: 'zh' | 'en') => ({
 
 export function regionRoutes(deps: AppDeps) {
   const { city } = deps
+  const anyRole = requireRole(deps.tokens, ANY_ROLE)
   return new Hono<AppEnv>()
-    .use(requireRole(deps.tokens, ANY_ROLE))
-    .get('/regions/:code', (c) => {
+    .get('/regions/:code', anyRole, (c) => {
       const node = lookup(city, c.req.param('code'))
       assertRegionAllowed(c, node.code)
       const lang = c.get('lang')
@@ -49,13 +49,13 @@ export function regionRoutes(deps: AppDeps) {
         children: city.children(node.code).map((k) => summary(k, lang)),
       })
     })
-    .get('/regions/:code/geo', (c) => {
+    .get('/regions/:code/geo', anyRole, (c) => {
       const node = lookup(city, c.req.param('code'))
       assertRegionAllowed(c, node.code)
       c.header('cache-control', 'public, max-age=3600')
       return c.json(city.geo(node.code))
     })
-    .get('/categories', (c) =>
+    .get('/categories', anyRole, (c) =>
       c.json({
         categories: CATEGORIES.map((k) => ({
           code: k.code,

@@ -1,0 +1,368 @@
+/**
+ * Acceptance: for any region and period, every value of `/api/v1/kpis` equals a recomputation from
+ * `/api/v1/events` by DESIGN.md §2's definitions, at the same `seq`.
+ *
+ * The recomputation below is written from DESIGN.md's table on the API's JSON, independently of
+ * `shared/kpis.ts`. The system runs on a fixed clock, so neither the data nor "now" moves between
+ * the requests. Patrol figures are not derivable from `/events`: they are recomputed from the raw
+ * positions in the store (a direct, read-only SQLite query) with `shared/patrol.ts`'s round detection.
+ */
+import Database from 'better-sqlite3'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { detectRounds } from '../../shared/patrol.ts'
+import { DEFAULT_CALENDAR, workingHoursBetween } from '../../shared/working-time.ts'
+import type { System } from '../../server/system.ts'
+import {
+  allChanges,
+  allEvents,
+  call,
+  createTestSystem,
+  FIXED_NOW,
+  isoQ,
+  mintToken,
+  ms,
+  type ApiEvent,
+} from './helpers.ts'
+
+const HOUR = 3_600_000
+const DAY = 24 * HOUR
+const NOW = FIXED_NOW
+/** Local midnight (Asia/Shanghai, no DST) of the fixed day. */
+const TODAY = Date.parse('2026-11-25T00:00:00+08:00')
+const DISTRICT = '430602'
+
+interface Values {
+  reported: number
+  dispatched: number
+  disposalRate: number | null
+  onTimeRate: number | null
+  closeRate: number | null
+  reworkRate: number | null
+  extensionRate: number | null
+  overdueRate: number | null
+  overdueOpen: number
+  satisfactionRate: number | null
+  avgDisposalHours: number | null
+  score: number | null
+  patrolCoverage: number | null
+  onlineWorkers: number
+}
+
+interface KpiBody {
+  region: string
+  from: string
+  to: string
+  seq: number
+  values: Values
+}
+
+interface Patrol {
+  grids: number
+  gridsWithTwoRounds: number
+  online: number
+}
+
+const rate = (n: number, d: number): number | null => (d === 0 ? null : n / d)
+const inPeriod = (iso: string | null, from: number, to: number): boolean => {
+  const t = ms(iso)
+  return t !== null && t >= from && t < to
+}
+
+/** DESIGN.md §2, line by line, over the region's events as the API renders them. */
+function recompute(events: ApiEvent[], from: number, to: number, now: number, patrol: Patrol): Values {
+  const isOverdueNow = (e: ApiEvent) => e.status === 'dispatched' && now > ms(e.deadline)!
+  const wasHandled = (e: ApiEvent) => e.status === 'handled' || e.status === 'closed'
+  const cohort = events.filter((e) => inPeriod(e.firstDispatchedAt, from, to))
+  const handled = cohort.filter(wasHandled)
+  const onTime = handled.filter((e) => ms(e.handledAt)! <= ms(e.deadline)!)
+  const d = cohort.length
+  const disposalRate = rate(handled.length, d)
+  const onTimeRate = rate(onTime.length, d)
+  const reworkRate = rate(cohort.filter((e) => e.reworkCount > 0).length, d)
+  const extensionRate = rate(cohort.filter((e) => e.extensionCount > 0).length, d)
+  const overdueRate = rate(cohort.filter(isOverdueNow).length, d)
+  const evaluations = events.filter((e) => inPeriod(e.evaluatedAt, from, to))
+  const satisfied = evaluations.filter(
+    (e) => e.satisfaction === 'satisfied' || e.satisfaction === 'very_satisfied',
+  )
+  let hours = 0
+  for (const e of handled)
+    hours += workingHoursBetween(ms(e.firstDispatchedAt)!, ms(e.handledAt)!, DEFAULT_CALENDAR)
+  return {
+    reported: events.filter((e) => inPeriod(e.reportedAt, from, to)).length,
+    dispatched: d,
+    disposalRate,
+    onTimeRate,
+    closeRate: rate(cohort.filter((e) => e.status === 'closed').length, d),
+    reworkRate,
+    extensionRate,
+    overdueRate,
+    overdueOpen: events.filter(isOverdueNow).length,
+    satisfactionRate: rate(satisfied.length, evaluations.length),
+    avgDisposalHours: handled.length === 0 ? null : hours / handled.length,
+    score:
+      d === 0
+        ? null
+        : 30 * disposalRate! +
+          20 * onTimeRate! +
+          20 * (1 - reworkRate!) +
+          20 * (1 - overdueRate!) +
+          10 * (1 - extensionRate!),
+    patrolCoverage: rate(patrol.gridsWithTwoRounds, patrol.grids),
+    onlineWorkers: patrol.online,
+  }
+}
+
+/**
+ * 双巡率 and 在岗网格员 from the raw pings of today. DESIGN.md: a round is ≥ 15 min of pings inside the
+ * worker's own grid with gaps < 5 min. `literal` counts every such run up to now, including one still
+ * going on; `ended` counts only runs that have ended (a later ping broke them, or 5 min of silence).
+ */
+function patrolFromPositions(
+  system: System,
+  db: Database.Database,
+  region: string,
+): { literal: Patrol; ended: Patrol } {
+  const workers = db
+    .prepare('SELECT id, grid_code AS grid FROM workers WHERE grid_code LIKE ? ORDER BY id')
+    .all(region + '%') as { id: string; grid: string }[]
+  const pingsOf = db.prepare(
+    'SELECT at, lat, lng FROM positions WHERE worker_id = ? AND at >= ? AND at <= ? ORDER BY at',
+  )
+  const literal = new Map<string, number>()
+  const ended = new Map<string, number>()
+  let online = 0
+  for (const w of workers) {
+    const pings = (pingsOf.all(w.id, TODAY, NOW) as { at: number; lat: number; lng: number }[]).map((p) => ({
+      ...p,
+      inside: system.city.inGrid(w.grid, p.lng, p.lat),
+    }))
+    const last = pings.at(-1)
+    if (last && last.at >= NOW - 5 * 60_000) online++
+    const rounds = detectRounds(pings)
+    literal.set(w.grid, (literal.get(w.grid) ?? 0) + rounds.length)
+    const over = rounds.filter((r) => r.endedAt < last!.at || NOW - r.endedAt >= 5 * 60_000)
+    ended.set(w.grid, (ended.get(w.grid) ?? 0) + over.length)
+  }
+  const grids = new Set(workers.map((w) => w.grid)).size
+  const twoOrMore = (m: Map<string, number>) => [...m.values()].filter((n) => n >= 2).length
+  return {
+    literal: { grids, gridsWithTwoRounds: twoOrMore(literal), online },
+    ended: { grids, gridsWithTwoRounds: twoOrMore(ended), online },
+  }
+}
+
+function expectSameValues(
+  actual: Values,
+  expected: Values,
+  label: string,
+  skip: (keyof Values)[] = [],
+): void {
+  for (const key of Object.keys(expected) as (keyof Values)[]) {
+    if (skip.includes(key)) continue
+    const a = actual[key]
+    const e = expected[key]
+    if (e === null || a === null) expect(a, `${label} ${key}`).toBe(e)
+    else expect(a, `${label} ${key}`).toBeCloseTo(e, 9)
+  }
+  expect(Object.keys(actual).sort(), `${label} keys`).toEqual(Object.keys(expected).sort())
+}
+
+describe('KPIs equal a recomputation from /api/v1/events by DESIGN.md §2', () => {
+  let system: System
+  let cleanup: () => Promise<void>
+  let db: Database.Database
+  let officer: string
+  let district: ApiEvent[]
+
+  beforeAll(async () => {
+    const t = await createTestSystem()
+    system = t.system
+    cleanup = t.cleanup
+    await system.startSimulation()
+    officer = await mintToken(system.app, 'officer')
+    district = await allEvents(system.app, officer, `region=${DISTRICT}`)
+    db = new Database(join(t.dataDir, 'city-brain.sqlite'), { readonly: true, fileMustExist: true })
+  })
+  afterAll(async () => {
+    db?.close()
+    await cleanup?.()
+  })
+
+  const patrolCache = new Map<string, ReturnType<typeof patrolFromPositions>>()
+  const patrolOf = (region: string) => {
+    let p = patrolCache.get(region)
+    if (!p) patrolCache.set(region, (p = patrolFromPositions(system, db, region)))
+    return p
+  }
+
+  /** The regions under test: the district, two streets, a busy community and the busiest grid. */
+  function regions(): string[] {
+    const count = (len: number) => {
+      const m = new Map<string, number>()
+      for (const e of district) m.set(e.gridCode.slice(0, len), (m.get(e.gridCode.slice(0, len)) ?? 0) + 1)
+      return [...m.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    }
+    const community = count(12).find(([c]) => c.startsWith('430602001'))![0]
+    return [DISTRICT, '430602001', '430602002', community, count(15)[0]![0]]
+  }
+
+  const period = (name: string, from: number, to: number, query = `&from=${isoQ(from)}&to=${isoQ(to)}`) => ({
+    name,
+    from,
+    to,
+    query,
+  })
+  const periods = [
+    period('today (default)', TODAY, TODAY + DAY, ''),
+    period('yesterday', TODAY - DAY, TODAY),
+    period('last 3 days', NOW - 3 * DAY, NOW),
+    period('last hour', NOW - HOUR, NOW),
+  ]
+
+  it('answers every region and period with the event figures and on-duty workers DESIGN.md defines, at one unmoving seq', async () => {
+    const ready = await call<{ seq: number }>(system.app, '/readyz')
+    const seq = ready.body.seq
+    expect(seq).toBeGreaterThan(0)
+    expect(Math.max(...district.map((e) => e.seq))).toBe(seq)
+    let compared = 0
+    for (const region of regions()) {
+      const events = await allEvents(system.app, officer, `region=${region}`)
+      // The region filter is the prefix rule: the same events as the district's, filtered.
+      expect(events.map((e) => e.id).sort()).toEqual(
+        district
+          .filter((e) => e.gridCode.startsWith(region))
+          .map((e) => e.id)
+          .sort(),
+      )
+      expect(events.length, `events of ${region}`).toBeGreaterThan(0)
+      const patrol = patrolOf(region).literal
+      for (const p of periods) {
+        const r = await call<KpiBody>(system.app, `/api/v1/kpis?region=${region}${p.query}`, {
+          token: officer,
+        })
+        expect(r.status, `${region} ${p.name}`).toBe(200)
+        expect(r.body.region).toBe(region)
+        expect(ms(r.body.from)).toBe(p.from)
+        expect(ms(r.body.to)).toBe(p.to)
+        expect(r.body.seq, `${region} ${p.name} seq`).toBe(seq)
+        const expected = recompute(events, p.from, p.to, NOW, patrol)
+        expectSameValues(r.body.values, expected, `${region} ${p.name}`, ['patrolCoverage'])
+        compared++
+      }
+    }
+    expect(compared).toBe(20)
+    // Nothing moved while we compared.
+    expect((await call<{ seq: number }>(system.app, '/readyz')).body.seq).toBe(seq)
+  })
+
+  it('counts 双巡率 by DESIGN.md: a grid with two runs of ≥ 15 min today has two rounds, even if one is still going on', async () => {
+    const found: string[] = []
+    for (const region of regions()) {
+      const { literal, ended } = patrolOf(region)
+      const r = await call<KpiBody>(system.app, `/api/v1/kpis?region=${region}`, { token: officer })
+      const expected = literal.gridsWithTwoRounds / literal.grids
+      if (r.body.values.patrolCoverage !== expected)
+        found.push(
+          `${region}: served ${r.body.values.patrolCoverage} = ${Math.round(r.body.values.patrolCoverage! * literal.grids)}/${literal.grids}, ` +
+            `DESIGN gives ${expected} = ${literal.gridsWithTwoRounds}/${literal.grids} ` +
+            `(counting only ended rounds: ${ended.gridsWithTwoRounds}/${ended.grids})`,
+        )
+    }
+    expect(found).toEqual([])
+  })
+
+  it('agrees with the overdue flag and handled timestamps the API renders on each event', () => {
+    for (const e of district) {
+      expect(e.overdue, e.id).toBe(e.status === 'dispatched' && NOW > ms(e.deadline)!)
+      expect(e.handledAt !== null, e.id).toBe(e.status === 'handled' || e.status === 'closed')
+      if (e.firstDispatchedAt !== null) expect(e.deadline !== null || e.status !== 'dispatched').toBe(true)
+    }
+  })
+
+  it('has non-trivial figures to compare: cohorts, overdue events, evaluations and patrols', async () => {
+    const r = await call<KpiBody>(
+      system.app,
+      `/api/v1/kpis?region=${DISTRICT}&from=${isoQ(NOW - 3 * DAY)}&to=${isoQ(NOW)}`,
+      { token: officer },
+    )
+    const v = r.body.values
+    expect(v.dispatched).toBeGreaterThan(1000)
+    expect(v.overdueOpen).toBeGreaterThan(0)
+    expect(v.satisfactionRate).not.toBeNull()
+    expect(v.avgDisposalHours).toBeGreaterThan(0)
+    const today = await call<KpiBody>(system.app, `/api/v1/kpis?region=${DISTRICT}`, { token: officer })
+    expect(today.body.values.patrolCoverage).toBeGreaterThan(0)
+    expect(today.body.values.onlineWorkers).toBeGreaterThan(0)
+  })
+
+  it('simulates every state and action of the lifecycle in a realistic mix', async () => {
+    const changes = await allChanges(system.app, officer)
+    const actions = new Set(changes.map((c) => c.action))
+    for (const a of [
+      'report',
+      'accept',
+      'file',
+      'cancel',
+      'dispatch',
+      'return',
+      'extend',
+      'handle',
+      'verify',
+      'evaluate',
+      'self_handle',
+    ] as const)
+      expect(actions.has(a), `action ${a} in the change log`).toBe(true)
+    const statuses = new Set(district.map((e) => e.status))
+    for (const s of [
+      'reported',
+      'accepted',
+      'filed',
+      'dispatched',
+      'handled',
+      'closed',
+      'cancelled',
+    ] as const)
+      expect(statuses.has(s), `status ${s}`).toBe(true)
+    expect(changes.some((c) => c.action === 'verify' && c.data?.passed === false)).toBe(true)
+
+    const dispatched = district.filter((e) => e.firstDispatchedAt !== null)
+    const handled = dispatched.filter((e) => e.handledAt !== null)
+    const late = handled.filter((e) => ms(e.handledAt)! > ms(e.deadline)!)
+    const verified = dispatched.filter((e) => e.status === 'closed' || e.reworkCount > 0)
+    const reworked = dispatched.filter((e) => e.reworkCount > 0)
+    const evaluated = district.filter((e) => e.satisfaction !== null)
+    const satisfied = evaluated.filter((e) => e.satisfaction !== 'dissatisfied')
+    const figures = {
+      events: district.length,
+      changes: changes.length,
+      dispatched: dispatched.length,
+      handled: handled.length,
+      lateShareOfHandled: late.length / handled.length,
+      reworked: reworked.length,
+      reworkShareOfVerified: reworked.length / verified.length,
+      reworkShareOfDispatched: reworked.length / dispatched.length,
+      extended: dispatched.filter((e) => e.extensionCount > 0).length,
+      returned: dispatched.filter((e) => e.returnCount > 0).length,
+      cancelled: district.filter((e) => e.status === 'cancelled').length,
+      selfHandled: district.filter((e) => e.status === 'closed' && e.firstDispatchedAt === null).length,
+      evaluated: evaluated.length,
+      satisfaction: satisfied.length / evaluated.length,
+      byStatus: Object.fromEntries(
+        [...statuses].map((s) => [s, district.filter((e) => e.status === s).length]),
+      ),
+    }
+    console.info('simulated data', JSON.stringify(figures))
+    expect(figures.reworked).toBeGreaterThan(0)
+    expect(figures.extended).toBeGreaterThan(0)
+    expect(figures.returned).toBeGreaterThan(0)
+    expect(figures.cancelled).toBeGreaterThan(0)
+    expect(figures.lateShareOfHandled).toBeGreaterThanOrEqual(0.05)
+    expect(figures.lateShareOfHandled).toBeLessThanOrEqual(0.15)
+    expect(figures.reworkShareOfVerified).toBeGreaterThanOrEqual(0.02)
+    expect(figures.reworkShareOfVerified).toBeLessThanOrEqual(0.05)
+    expect(figures.satisfaction).toBeGreaterThanOrEqual(0.95)
+    expect(figures.satisfaction).toBeLessThanOrEqual(0.99)
+  })
+})
