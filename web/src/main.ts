@@ -1,5 +1,22 @@
 import { createPinia } from 'pinia'
-import { createApp } from 'vue'
+import { createApp, type Component } from 'vue'
 import App from './App.vue'
+import WallPage from './pages/WallPage.vue'
 
-createApp(App).use(createPinia()).mount('#app')
+/**
+ * One rem follows the screen: 16 px at 1920×1080 (1080×1920 in portrait), 32 px at 3840×2160,
+ * so layouts and chart text scale with the display instead of a CSS-scaled small canvas.
+ */
+function fitRootFont(): void {
+  const w = window.innerWidth
+  const h = window.innerHeight
+  const k = w >= h ? Math.min(w / 1920, h / 1080) : Math.min(w / 1080, h / 1920)
+  document.documentElement.style.fontSize = `${(16 * Math.max(0.5, k)).toFixed(2)}px`
+}
+fitRootFont()
+window.addEventListener('resize', fitRootFont)
+
+const pages: Record<string, Component> = { '/wall': WallPage }
+createApp(pages[location.pathname.replace(/\/+$/, '')] ?? App)
+  .use(createPinia())
+  .mount('#app')

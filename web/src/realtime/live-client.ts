@@ -59,7 +59,12 @@ export interface LiveClient {
 
 export function createLiveClient(o: LiveClientOptions): LiveClient {
   const now = o.now ?? (() => Date.now())
-  const state: LiveConnectionState = { status: 'connecting', staleSince: now(), lastSeq: o.since ?? -1, error: null }
+  const state: LiveConnectionState = {
+    status: 'connecting',
+    staleSince: now(),
+    lastSeq: o.since ?? -1,
+    error: null,
+  }
   let region = o.region ?? null
   let closed = false
   let retry: ReturnType<typeof setTimeout> | null = null
@@ -69,7 +74,10 @@ export function createLiveClient(o: LiveClientOptions): LiveClient {
     o.handlers.state?.({ ...state })
   }
   const goStale = (status: LiveStatus): void =>
-    setState({ status, staleSince: state.status === 'live' || state.staleSince === null ? now() : state.staleSince })
+    setState({
+      status,
+      staleSince: state.status === 'live' || state.staleSince === null ? now() : state.staleSince,
+    })
 
   const socket: Socket<ServerToClientEvents, ClientToServerEvents> = io(`${o.url}/live`, {
     // A function, so every reconnect sends the seq applied so far.

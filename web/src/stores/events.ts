@@ -1,0 +1,30 @@
+import { defineStore } from 'pinia'
+import { shallowRef } from 'vue'
+import type { AlertFrame, ChangeFrame } from '../../../shared/live.ts'
+
+const TICKER_MAX = 40
+const ALERTS_MAX = 30
+const PULSE_MS = 12_000
+
+/** Bounded lists: the ticker of changes, alerts, and recent arrivals for the map's pulse layer. */
+export const useEventStore = defineStore('events', () => {
+  const ticker = shallowRef<ChangeFrame[]>([])
+  const alerts = shallowRef<AlertFrame[]>([])
+  const pulses = shallowRef<{ lng: number; lat: number; at: number }[]>([])
+  const applyChange = (f: ChangeFrame, now: number) => {
+    ticker.value = [f, ...ticker.value].slice(0, TICKER_MAX)
+    if (f.event.action === 'report')
+      pulses.value = [
+        ...pulses.value.filter((p) => now - p.at < PULSE_MS),
+        { lng: f.event.lng, lat: f.event.lat, at: now },
+      ].slice(-20)
+  }
+  const applyAlert = (a: AlertFrame) => {
+    alerts.value = [a, ...alerts.value].slice(0, ALERTS_MAX)
+  }
+  const expirePulses = (now: number) => {
+    const kept = pulses.value.filter((p) => now - p.at < PULSE_MS)
+    if (kept.length !== pulses.value.length) pulses.value = kept
+  }
+  return { ticker, alerts, pulses, applyChange, applyAlert, expirePulses }
+})
