@@ -67,6 +67,7 @@ export function createLiveServer(o: LiveServerOptions) {
     o.httpServer,
     {
       serveClient: false,
+      cors: { origin: o.allowedOrigins },
       maxHttpBufferSize: 64 * 1024,
       allowRequest: (req, cb) =>
         cb(
@@ -81,6 +82,7 @@ export function createLiveServer(o: LiveServerOptions) {
     .map((w) => w.id)
     .sort()
   const workerIndex = new Map(workerIds.map((id, i) => [id, i]))
+  const gridOfWorker = new Map(o.city.workers().map((w) => [w.id, w.gridCode]))
   let ready = false
   const subscribers = new Map<string, number>()
   const lastKpis = new Map<string, string>()
@@ -115,10 +117,28 @@ export function createLiveServer(o: LiveServerOptions) {
 
   const changeRooms = (grid: string, audience: Audience) => ancestors(grid).map((r) => `chg:${audience}:${r}`)
 
+  const buffered = (socket: LiveSocket): number =>
+    (socket.conn as unknown as { writeBuffer: unknown[] }).writeBuffer.length
+  /** Resolves when engine.io hands the write buffer to the transport, or the connection closes. */
+  const drained = (socket: LiveSocket): Promise<void> =>
+    new Promise((resolve) => {
+      const done = () => {
+        socket.conn.off('drain', done)
+        socket.conn.off('close', done)
+        resolve()
+      }
+      socket.conn.on('drain', done)
+      socket.conn.on('close', done)
+    })
+
   /** Send every change after `sent` in the socket's scope, then join the live rooms. */
   async function catchUp(socket: LiveSocket): Promise<void> {
     const audience = audienceOf(socket.data.role)
-    if (!audience) return
+    if (!audience) {
+      // Nothing to replay for aggregates-only sockets: live at once.
+      socket.emit('synced', { seq: o.state.seq })
+      return
+    }
     socket.data.replaying = true
     try {
       for (;;) {
@@ -129,10 +149,13 @@ export function createLiveServer(o: LiveServerOptions) {
         if (!socket.connected) return
         for (const c of inScope) socket.emit('change', changeFrame(c, events.get(c.eventId)!, audience, tz))
         if (page.length > 0) socket.data.sent = page.at(-1)!.seq
+        // Backpressure: read the next page only once the client has taken most of this one.
+        if (buffered(socket) > maxBuffered / 4) await drained(socket)
+        if (!socket.connected) return
         // No await between this check and the join: nothing can commit in between.
         if (page.length < REPLAY_PAGE && socket.data.sent >= o.state.seq) {
           socket.data.sent = o.state.seq
-          socket.join([`chg:${audience}:${socket.data.scope}`, 'pos'])
+          socket.join([`chg:${audience}:${socket.data.scope}`, `pos:${socket.data.scope}`])
           socket.data.replaying = false
           socket.emit('synced', { seq: socket.data.sent })
           return
@@ -158,7 +181,9 @@ export function createLiveServer(o: LiveServerOptions) {
     const grids = o.city.gridsOf(region).map((g) => o.state.grid(g.code))
     const base: Snapshot = { seq: o.state.seq, region, kpis: kpiFrame(region, now), grids }
     if (!audience) return base
-    const lastPings = [...o.state.lastPings().values()].filter((p) => p.at >= now - 5 * 60_000)
+    const lastPings = [...o.state.lastPings().values()].filter(
+      (p) => p.at >= now - 5 * 60_000 && (gridOfWorker.get(p.workerId) ?? '').startsWith(socket.data.scope),
+    )
     return {
       ...base,
       openEvents: o.state.openEvents(region, o.openEventsCap ?? 200).map((e) => liveEvent(e, audience, tz)),
@@ -285,7 +310,14 @@ export function createLiveServer(o: LiveServerOptions) {
       if (grids.length) nsp.to(`agg:${region}`).emit('grids', { seq: o.state.seq, region, grids })
     }
     if (pendingPositions.size) {
-      nsp.to('pos').emit('positions', encodePositions(pendingPositions.values(), workerIndex, now, tz))
+      for (const room of nsp.adapter.rooms.keys()) {
+        if (!room.startsWith('pos:')) continue
+        const scope = room.slice(4)
+        const mine = [...pendingPositions.values()].filter((p) =>
+          (gridOfWorker.get(p.workerId) ?? '').startsWith(scope),
+        )
+        if (mine.length) nsp.to(room).emit('positions', encodePositions(mine, workerIndex, now, tz))
+      }
       pendingPositions.clear()
     }
     pace()

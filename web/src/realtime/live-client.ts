@@ -99,7 +99,9 @@ export function createLiveClient(o: LiveClientOptions): LiveClient {
     subscribeNow()
   })
   socket.on('synced', ({ seq }) => {
-    if (state.lastSeq < seq) state.lastSeq = seq
+    // Normally seq ≥ lastSeq. A server whose log is behind what we applied (a restored store)
+    // is the truth from now on: take its seq so its new changes are not dropped as duplicates.
+    state.lastSeq = seq
     setState({ status: 'live', staleSince: null })
   })
   socket.on('change', (f) => {

@@ -1,0 +1,568 @@
+/**
+ * Helpers of the live-stream tests (`tests/server/live-*.test.ts`): a real server on port 0 (the
+ * system's own wiring, or the live server composed by hand where a test must look inside it), real
+ * socket.io-client sockets that record every frame, a driver that commits an exact number of
+ * lifecycle changes, a TCP proxy that can cut or stall the network, and a child-process server that
+ * can be killed with SIGKILL.
+ */
+import { serve, type ServerType } from '@hono/node-server'
+import { spawn, type ChildProcess } from 'node:child_process'
+import type { Server as HttpServer } from 'node:http'
+import { connect, createServer, type AddressInfo, type Socket as NetSocket } from 'node:net'
+import { io, type Socket } from 'socket.io-client'
+import { expect } from 'vitest'
+import { CATEGORIES } from '../../shared/categories.ts'
+import type {
+  ChangeFrame,
+  ClientToServerEvents,
+  LiveEvent,
+  Response as LiveResponse,
+  ServerToClientEvents,
+  Snapshot,
+} from '../../shared/live.ts'
+import type { Clock, EventAction, Satisfaction } from '../../shared/types.ts'
+import { parseConfig, type Config } from '../../server/config.ts'
+import { createKpiService } from '../../server/domain/kpi-service.ts'
+import { createLiveServer, type LiveServerOptions } from '../../server/live/live-server.ts'
+import { createLiveState } from '../../server/live/live-state.ts'
+import { createSystem, type System } from '../../server/system.ts'
+import { ADMIN_TOKEN, allChanges, httpRequester, tempDir, type ApiChange, type Requester } from './helpers.ts'
+
+export type LiveSocket = Socket<ServerToClientEvents, ClientToServerEvents>
+
+export const DISTRICT = '430602'
+
+// ---------------------------------------------------------------------------------------------
+// Waiting
+
+/** Poll `cond` until it holds or the deadline passes (then fail with `what`). */
+export async function until(
+  cond: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 15_000,
+  everyMs = 10,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    if (await cond()) return
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, everyMs))
+  }
+}
+
+/** Let the event loop run I/O (not a sleep: one turn). */
+export const turn = (): Promise<void> => new Promise((r) => setImmediate(r))
+
+// ---------------------------------------------------------------------------------------------
+// Servers
+
+export interface LiveTestServer {
+  system: System
+  config: Config
+  port: number
+  base: string
+  http: Requester
+  dataDir: string
+  stop(): Promise<void>
+}
+
+/** The environment of a live test server: simulator off (the live stream starts at listen). */
+export function liveEnv(dataDir: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    DATA_DIR: dataDir,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    SIMULATE: '0',
+    BACKFILL_DAYS: '1',
+    LOG_LEVEL: 'silent',
+    ADMIN_TOKEN,
+    ...extra,
+  }
+}
+
+export function liveConfig(dataDir: string, extra: Record<string, string> = {}): Config {
+  const parsed = parseConfig(liveEnv(dataDir, extra))
+  if (!parsed.ok) throw new Error(`config invalid: ${parsed.errors.join('; ')}`)
+  return parsed.config
+}
+
+/** The system as `server/main.ts` wires it, listening on a free port (`system.listen()`). */
+export async function startLiveServer(
+  opts: { env?: Record<string, string>; clock?: Clock; dataDir?: string } = {},
+): Promise<LiveTestServer> {
+  const dir = opts.dataDir ? null : tempDir('live')
+  const dataDir = opts.dataDir ?? dir!.path
+  const config = liveConfig(dataDir, opts.env)
+  const system = await createSystem(config, opts.clock ? { clock: opts.clock } : {})
+  const port = await system.listen()
+  const base = `http://127.0.0.1:${port}`
+  return {
+    system,
+    config,
+    port,
+    base,
+    http: httpRequester(base),
+    dataDir,
+    async stop() {
+      await system.stop()
+      dir?.remove()
+    },
+  }
+}
+
+export interface ComposedLiveServer extends LiveTestServer {
+  live: ReturnType<typeof createLiveServer>
+}
+
+/**
+ * The same parts composed by hand (as `server/system.ts` does), so a test can reach the Socket.IO
+ * server (`live.io`) and set the live server's options (tick, buffer limit).
+ */
+export async function startComposedLiveServer(
+  opts: {
+    env?: Record<string, string>
+    clock?: Clock
+    live?: Partial<Pick<LiveServerOptions, 'tickMs' | 'maxBufferedPackets' | 'openEventsCap'>>
+  } = {},
+): Promise<ComposedLiveServer> {
+  const dir = tempDir('live-composed')
+  const config = liveConfig(dir.path, opts.env)
+  const system = await createSystem(config, opts.clock ? { clock: opts.clock } : {})
+  const { store, city, clock, tokens, logger } = system
+  const calendar = config.calendar
+  const kpis = createKpiService({ store, clock, calendar, city, weights: config.weights })
+  const state = createLiveState({ store, clock, calendar, city, weights: config.weights, dayOf: kpis.dayOf })
+  const server = await new Promise<ServerType>((resolve) => {
+    const s = serve({ fetch: system.app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s))
+  })
+  const port = (server.address() as AddressInfo).port
+  const live = createLiveServer({
+    httpServer: server as unknown as HttpServer,
+    state,
+    store,
+    tokens,
+    city,
+    clock,
+    timeZone: calendar.timeZone,
+    logger,
+    allowedOrigins: config.allowedOrigins,
+    ...opts.live,
+  })
+  await live.start({ onChange: system.events.onChange, onIngest: () => () => undefined })
+  const base = `http://127.0.0.1:${port}`
+  return {
+    system,
+    config,
+    port,
+    base,
+    http: httpRequester(base),
+    dataDir: dir.path,
+    live,
+    async stop() {
+      await live.close()
+      await new Promise<void>((r) => server.close(() => r()))
+      await system.stop()
+      dir.remove()
+    },
+  }
+}
+
+/** A free TCP port (for a server that must come back on the same port). */
+export async function freePort(): Promise<number> {
+  const srv = createServer()
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r))
+  const { port } = srv.address() as AddressInfo
+  await new Promise<void>((r) => srv.close(() => r()))
+  return port
+}
+
+/**
+ * `server/main.ts` as a child process (tsx). The tsx CLI runs the server in a child of its own, so
+ * the pair is started as a process group and `kill()` signals the whole group (SIGKILL by default:
+ * `kill -9` of the server, not just of its launcher).
+ */
+export interface ChildServer {
+  child: ChildProcess
+  output: () => string
+  exited: Promise<number | null>
+  kill(signal?: NodeJS.Signals): Promise<void>
+}
+
+export function spawnServer(env: Record<string, string>): ChildServer {
+  const child = spawn('node_modules/.bin/tsx', ['server/main.ts'], {
+    cwd: process.cwd(),
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  })
+  let out = ''
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()))
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()))
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)))
+  // The group is detached: never leave it running when the test process ends, however it ends.
+  const reap = () => {
+    try {
+      process.kill(-child.pid!, 'SIGKILL')
+    } catch {
+      // already gone
+    }
+  }
+  process.once('exit', reap)
+  void exited.then(() => process.off('exit', reap))
+  return {
+    child,
+    output: () => out,
+    exited,
+    async kill(signal: NodeJS.Signals = 'SIGKILL') {
+      if (child.exitCode === null && child.signalCode === null) {
+        try {
+          process.kill(-child.pid!, signal)
+        } catch {
+          child.kill(signal)
+        }
+      }
+      await exited
+    },
+  }
+}
+
+/** Wait for `GET /readyz` to answer 200. */
+export async function waitReady(base: string, child?: ChildServer, timeoutMs = 60_000): Promise<void> {
+  await until(
+    async () => {
+      if (child && (child.child.exitCode !== null || child.child.signalCode !== null))
+        throw new Error(`server exited early:\n${child.output()}`)
+      try {
+        return (await fetch(`${base}/readyz`)).status === 200
+      } catch {
+        return false
+      }
+    },
+    `${base}/readyz`,
+    timeoutMs,
+    50,
+  )
+}
+
+/**
+ * A TCP proxy in front of a server: `cut()` drops every connection (a network failure: the client
+ * sees a transport close and reconnects by itself); while `blocked`, new connections are refused.
+ */
+export async function tcpProxy(targetPort: number): Promise<{
+  port: number
+  base: string
+  blocked: boolean
+  cut(): void
+  close(): Promise<void>
+}> {
+  const open = new Set<NetSocket>()
+  const track = (s: NetSocket) => {
+    open.add(s)
+    s.on('close', () => open.delete(s))
+  }
+  const proxy = {
+    port: 0,
+    base: '',
+    blocked: false,
+    cut() {
+      for (const s of open) s.destroy()
+    },
+    close: () =>
+      new Promise<void>((r) => {
+        proxy.cut()
+        server.close(() => r())
+      }),
+  }
+  const server = createServer((client) => {
+    if (proxy.blocked) return void client.destroy()
+    const upstream = connect(targetPort, '127.0.0.1')
+    track(client)
+    track(upstream)
+    const end = () => {
+      client.destroy()
+      upstream.destroy()
+    }
+    client.on('error', end).on('close', end)
+    upstream.on('error', end).on('close', end)
+    client.pipe(upstream)
+    upstream.pipe(client)
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  proxy.port = (server.address() as AddressInfo).port
+  proxy.base = `http://127.0.0.1:${proxy.port}`
+  return proxy
+}
+
+// ---------------------------------------------------------------------------------------------
+// Clients
+
+export interface Frame {
+  event: string
+  payload: unknown
+}
+
+export interface Recorder {
+  socket: LiveSocket
+  /** Every frame received, in order (`onAny`). */
+  frames: Frame[]
+  changes(): ChangeFrame[]
+  of<T>(event: string): T[]
+  /** The last seq applied (what a client would send as `since`). */
+  lastSeq(): number
+  /** Number of `synced` frames received. */
+  synced(): number
+  connectErrors: { message: string; code?: string }[]
+  disconnects: string[]
+  subscribe(region: string): Promise<LiveResponse<Snapshot>>
+  close(): void
+}
+
+export interface ConnectOptions {
+  token: string
+  since?: number
+  /** Send `since` = the last seq applied on every (re)connect (auth as a function). */
+  sinceFromLastSeq?: boolean
+  transports?: ('polling' | 'websocket')[]
+  extraHeaders?: Record<string, string>
+  reconnection?: boolean
+}
+
+/** A raw socket.io-client socket on `/live` that records every frame. Not yet connected. */
+export function liveSocket(base: string, o: ConnectOptions): Recorder {
+  const frames: Frame[] = []
+  let last = o.since ?? -1
+  const socket: LiveSocket = io(`${base}/live`, {
+    forceNew: true,
+    autoConnect: false,
+    reconnection: o.reconnection ?? false,
+    reconnectionDelay: 200,
+    reconnectionDelayMax: 1000,
+    transports: o.transports ?? ['websocket'],
+    ...(o.extraHeaders ? { extraHeaders: o.extraHeaders } : {}),
+    auth: o.sinceFromLastSeq
+      ? (cb) => cb(last >= 0 ? { token: o.token, since: last } : { token: o.token })
+      : { token: o.token, ...(o.since !== undefined ? { since: o.since } : {}) },
+  })
+  const connectErrors: Recorder['connectErrors'] = []
+  const disconnects: string[] = []
+  socket.onAny((event: string, payload: unknown) => {
+    frames.push({ event, payload })
+    if (event === 'change') last = Math.max(last, (payload as ChangeFrame).seq)
+    if (event === 'synced') last = Math.max(last, (payload as { seq: number }).seq)
+  })
+  socket.on('connect_error', (err) => {
+    const code = (err as Error & { data?: { code?: string } }).data?.code
+    connectErrors.push({ message: err.message, ...(code ? { code } : {}) })
+  })
+  socket.on('disconnect', (reason) => disconnects.push(reason))
+  const of = <T>(event: string): T[] => frames.filter((f) => f.event === event).map((f) => f.payload as T)
+  return {
+    socket,
+    frames,
+    changes: () => of<ChangeFrame>('change'),
+    of,
+    lastSeq: () => last,
+    synced: () => frames.filter((f) => f.event === 'synced').length,
+    connectErrors,
+    disconnects,
+    subscribe: (region) => socket.timeout(10_000).emitWithAck('subscribe', { region }),
+    close: () => void socket.close(),
+  }
+}
+
+/** Connect and wait until the replay is done (`synced`); internal roles only. */
+export async function connectSynced(base: string, o: ConnectOptions): Promise<Recorder> {
+  const r = liveSocket(base, o)
+  r.socket.connect()
+  await until(() => r.synced() > 0 || r.connectErrors.length > 0, 'synced')
+  if (r.synced() === 0) throw new Error(`connect failed: ${JSON.stringify(r.connectErrors)}`)
+  return r
+}
+
+/** Connect and wait for `connect` or `connect_error`. */
+export async function connectOutcome(
+  r: Recorder,
+  timeoutMs = 10_000,
+): Promise<{ ok: true } | { ok: false; message: string; code?: string }> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no connect or connect_error')), timeoutMs)
+    r.socket.once('connect', () => {
+      clearTimeout(timer)
+      resolve({ ok: true })
+    })
+    r.socket.once('connect_error', (err) => {
+      clearTimeout(timer)
+      const code = (err as Error & { data?: { code?: string } }).data?.code
+      resolve({ ok: false, message: err.message, ...(code ? { code } : {}) })
+    })
+    r.socket.connect()
+  })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing changes
+
+const STEPS: { action: EventAction; department?: string; passed?: boolean; satisfaction?: Satisfaction }[] = [
+  { action: 'accept' },
+  { action: 'file' },
+  { action: 'dispatch', department: '城管执法局' },
+  { action: 'handle' },
+  { action: 'verify', passed: true },
+  { action: 'evaluate', satisfaction: 'satisfied' },
+]
+
+/** A small deterministic PRNG (mulberry32). */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+/**
+ * Commits lifecycle changes one at a time through `system.events`: a mix of new reports and actions
+ * on open events, over grids of `region` (default: the whole district). Every `step()` commits
+ * exactly one change.
+ */
+export function changeDriver(
+  system: System,
+  opts: {
+    region?: string
+    seed?: number
+    /** Pad descriptions to this many characters. */ descriptionLength?: number
+  } = {},
+) {
+  const random = rng(opts.seed ?? 7)
+  const grids = system.city.gridsOf(opts.region ?? system.city.district.code)
+  const cats = CATEGORIES.filter((c) => c.code.startsWith('CG'))
+  const active: { id: string; step: number }[] = []
+  let reported = 0
+  async function step(): Promise<number> {
+    if (active.length < 8 || random() < 0.25) {
+      const g = grids[Math.floor(random() * grids.length)]!
+      const cat = cats[Math.floor(random() * cats.length)]!
+      const r = await system.events.report({
+        category: cat.code,
+        description: `test event ${++reported} `.padEnd(opts.descriptionLength ?? 0, '路'),
+        lat: g.centroid[1],
+        lng: g.centroid[0],
+        gridCode: g.code,
+        source: 'patrol',
+        reporter: { name: '测试员', phone: '13800001111' },
+      })
+      active.push({ id: r.event.id, step: 0 })
+      return r.change.seq
+    }
+    const i = Math.floor(random() * active.length)
+    const a = active[i]!
+    const { action, ...fields } = STEPS[a.step]!
+    const r = await system.events.act(a.id, { action, ...fields })
+    if (++a.step === STEPS.length) active.splice(i, 1)
+    return r.change.seq
+  }
+  return {
+    step,
+    /**
+     * Commit `n` changes. With `chunk`, let the event loop run after every `chunk` changes (and call
+     * `onChunk`); with `batch`, commit each chunk in one transaction (fast bulk writing).
+     */
+    async run(n: number, o: { chunk?: number; batch?: boolean; onChunk?: () => void } = {}): Promise<number> {
+      const chunk = o.chunk ?? n
+      let last = 0
+      for (let done = 0; done < n;) {
+        const k = Math.min(chunk, n - done)
+        const write = async () => {
+          for (let i = 0; i < k; i++) last = await step()
+        }
+        await (o.batch ? system.store.batch(write) : write())
+        done += k
+        if (o.chunk) {
+          await turn()
+          o.onChunk?.()
+        }
+      }
+      return last
+    },
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Comparing
+
+/** What a change frame and a change-log entry have in common, normalised. */
+export interface ChangeKey {
+  seq: number
+  at: string
+  eventId: string
+  gridCode: string
+  action: string
+  status: string
+  data?: Record<string, unknown>
+}
+
+const cleanData = (d: Record<string, unknown> | undefined): Record<string, unknown> | undefined =>
+  d && Object.keys(d).length > 0 ? d : undefined
+
+export function keyOfFrame(f: ChangeFrame): ChangeKey {
+  const e: LiveEvent = f.event
+  const data = cleanData(e.data as Record<string, unknown> | undefined)
+  return {
+    seq: f.seq,
+    at: f.at,
+    eventId: e.id,
+    gridCode: e.gridCode,
+    action: e.action ?? '(none)',
+    status: e.status,
+    ...(data ? { data } : {}),
+  }
+}
+
+export function keyOfLog(c: ApiChange): ChangeKey {
+  const data = cleanData(c.data as Record<string, unknown> | undefined)
+  return {
+    seq: c.seq,
+    at: c.at,
+    eventId: c.eventId,
+    gridCode: c.gridCode,
+    action: c.action,
+    status: c.status,
+    ...(data ? { data } : {}),
+  }
+}
+
+/** Seqs that occur more than once. */
+export function duplicates(seqs: number[]): number[] {
+  const seen = new Set<number>()
+  const dup = new Set<number>()
+  for (const s of seqs) (seen.has(s) ? dup : seen).add(s)
+  return [...dup]
+}
+
+/** The change log after `since` (as an admin sees it). */
+export const logAfter = (http: Requester, since: number): Promise<ApiChange[]> =>
+  allChanges(http, ADMIN_TOKEN, since)
+
+/**
+ * The frames received equal the log after `since`: same changes, same order, none twice, none
+ * missing. Compares compact summaries first so a failure message stays readable.
+ */
+export function expectExactlyTheLog(received: ChangeFrame[], log: ApiChange[]): void {
+  const seqs = received.map((f) => f.seq)
+  expect(duplicates(seqs), 'changes received twice').toEqual([])
+  const want = new Set(log.map((c) => c.seq))
+  expect(
+    seqs.filter((s) => !want.has(s)),
+    'changes received that are not in the log after since',
+  ).toEqual([])
+  const got = new Set(seqs)
+  expect(
+    log.filter((c) => !got.has(c.seq)).map((c) => c.seq),
+    'changes of the log never received',
+  ).toEqual([])
+  expect(seqs, 'order').toEqual(log.map((c) => c.seq))
+  expect(received.map(keyOfFrame)).toEqual(log.map(keyOfLog))
+}
