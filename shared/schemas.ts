@@ -205,3 +205,26 @@ export type TokenRequest = z.output<typeof tokenRequestSchema>
 export type ReportEventBody = z.output<typeof reportEventSchema>
 export type ActionBody = z.output<typeof actionSchema>
 export type PositionsBody = z.output<typeof positionsSchema>
+
+/** `GET /api/v1/regions/{code}/geo` query: `level` asks for every unit of that level below the region. */
+export const regionGeoQuerySchema = z.object({
+  level: z.enum(['street', 'community', 'grid']).optional(),
+})
+
+/**
+ * `GET /api/v1/stats` query: `region` defaults to the token's scope, else the district; `hours` is
+ * how many whole local hours the hourly series covers, ending with the current one.
+ */
+export const statsQuerySchema = z.object({
+  region: regionCodeSchema().optional(),
+  hours: intSchema(1, 72).default(24),
+})
+
+/** `GET /api/v1/facilities` query: `region` defaults to the token's scope, else the district. */
+export const facilitiesQuerySchema = z.object({
+  region: regionCodeSchema().optional(),
+})
+
+export type RegionGeoQuery = z.output<typeof regionGeoQuerySchema>
+export type StatsQuery = z.output<typeof statsQuerySchema>
+export type FacilitiesQuery = z.output<typeof facilitiesQuerySchema>

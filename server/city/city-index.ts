@@ -37,6 +37,8 @@ export interface CityIndex {
   workers(): Worker[]
   facilities(): Facility[]
   geo(code: string): GeoJSONFeatureCollection
+  /** GeoJSON of every unit of `level` under region `code` (empty unless `level` lies below it). */
+  geoAt(code: string, level: RegionLevel): GeoJSONFeatureCollection
 }
 
 export interface GeoJSONFeatureCollection {
@@ -145,26 +147,29 @@ export function createCityIndex(file: CityFile): CityIndex {
     facilities: () => file.facilities,
     geo(code) {
       const kids = nodes.get(code)?.childCodes ?? []
-      return {
-        type: 'FeatureCollection',
-        features: kids.map((c) => {
-          const n = nodes.get(c)!
-          return {
-            type: 'Feature' as const,
-            id: n.code,
-            properties: {
-              code: n.code,
-              name: n.name,
-              level: n.level,
-              areaM2: n.areaM2,
-              population: n.population,
-              centroid: n.centroid,
-              synthetic: true,
-            },
-            geometry: { type: 'MultiPolygon' as const, coordinates: n.geometry },
-          }
-        }),
-      }
+      return { type: 'FeatureCollection', features: kids.map((c) => featureOf(nodes.get(c)!)) }
+    },
+    geoAt(code, level) {
+      const below = (n: RegionNode): RegionNode[] =>
+        n.level === level ? [n] : n.level === 'grid' ? [] : n.childCodes.flatMap((c) => below(nodes.get(c)!))
+      const n = nodes.get(code)
+      const units = n && n.level !== level ? below(n) : []
+      return { type: 'FeatureCollection', features: units.map(featureOf) }
     },
   }
 }
+
+const featureOf = (n: RegionNode): GeoJSONFeatureCollection['features'][number] => ({
+  type: 'Feature',
+  id: n.code,
+  properties: {
+    code: n.code,
+    name: n.name,
+    level: n.level,
+    areaM2: n.areaM2,
+    population: n.population,
+    centroid: n.centroid,
+    synthetic: true,
+  },
+  geometry: { type: 'MultiPolygon', coordinates: n.geometry },
+})

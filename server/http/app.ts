@@ -10,6 +10,8 @@ import { healthRoutes } from './routes/health.ts'
 import { homeRoutes } from './routes/home.ts'
 import { kpiRoutes } from './routes/kpis.ts'
 import { regionRoutes } from './routes/regions.ts'
+import { staticRoutes } from './routes/static.ts'
+import { wallDataRoutes } from './routes/wall-data.ts'
 import { httpMetrics } from './metrics.ts'
 
 export function createApp(deps: AppDeps) {
@@ -27,6 +29,9 @@ export function createApp(deps: AppDeps) {
   app.route('/', healthRoutes(deps))
   app.route('/', homeRoutes(deps))
   app.route('/', docsRoutes())
+  app.route('/', staticRoutes())
+  // Before the region routes: it answers `/regions/{code}/geo?level=` and passes the rest on.
+  app.route('/api/v1', wallDataRoutes(deps))
   app.route('/api/v1', regionRoutes(deps))
   app.route('/api/v1', eventRoutes(deps))
   app.route('/api/v1', kpiRoutes(deps))

@@ -77,4 +77,11 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ALTER TABLE changes ADD COLUMN payload TEXT;
   ALTER TABLE idempotency ADD COLUMN fingerprint TEXT;
   `,
+  // 4: time-range indexes for the wall's activity figures (reported per category, handled, closed
+  //    per hour), covering the region filter so no row is read for events outside the region
+  `
+  CREATE INDEX events_reported_grid_category ON events (reported_at, grid_code, category);
+  CREATE INDEX events_handled_grid ON events (handled_at, grid_code);
+  CREATE INDEX events_closed_grid ON events (closed_at, grid_code);
+  `,
 ]

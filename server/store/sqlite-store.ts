@@ -10,6 +10,7 @@ import type { Change, GridEvent, PatrolRound, Position, Worker } from '../../sha
 import { applyChange, initialState, type ReportPayload } from '../../shared/lifecycle.ts'
 import {
   IdempotencyConflict,
+  type ActivitySnapshot,
   type CommitListener,
   type Decision,
   type EventQuery,
@@ -448,6 +449,35 @@ export function createSqliteStore(file: string): Store {
         st(
           'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
         ).run(key, value)
+      })
+    },
+
+    async activitySnapshot(region, day, window): Promise<ActivitySnapshot> {
+      // One read transaction, so the counts and the seq agree. Each query is a range scan of a
+      // time index that also holds grid_code (INDEXED BY: a region prefix on grid_code would match
+      // every event of a district, the time range is what is selective).
+      return run((): ActivitySnapshot => {
+        const lo = region
+        const hi = region + ':'
+        const times = (column: 'reported_at' | 'handled_at' | 'closed_at', index: string): number[] =>
+          (
+            st(
+              `SELECT ${column} AS t FROM events INDEXED BY ${index}
+               WHERE ${column} >= ? AND ${column} < ? AND grid_code >= ? AND grid_code < ?`,
+            ).all(window.start, window.end, lo, hi) as { t: number }[]
+          ).map((r) => Number(r.t))
+        const today = st(
+          `SELECT category, COUNT(*) AS n FROM events INDEXED BY events_reported_grid_category
+           WHERE reported_at >= ? AND reported_at < ? AND grid_code >= ? AND grid_code < ?
+           GROUP BY category`,
+        ).all(day.start, day.end, lo, hi) as { category: string; n: number }[]
+        return {
+          seq: lastSeq(),
+          reportedToday: today.map((r) => ({ category: r.category, count: r.n })),
+          reportedAt: times('reported_at', 'events_reported_grid_category'),
+          handledAt: times('handled_at', 'events_handled_grid'),
+          closedAt: times('closed_at', 'events_closed_grid'),
+        }
       })
     },
   }

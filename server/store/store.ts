@@ -126,4 +126,25 @@ export interface Store {
 
   getMeta(key: string): Promise<string | null>
   setMeta(key: string, value: string): Promise<void>
+
+  /**
+   * The wall's activity figures of a region, read at one `seq`: events reported per category on
+   * [day.start, day.end), and the reportedAt / handledAt / closedAt instants within [window.start,
+   * window.end). handledAt and closedAt are the events' current values (a rework clears handledAt).
+   */
+  activitySnapshot(
+    region: string,
+    day: { start: number; end: number },
+    window: { start: number; end: number },
+  ): Promise<ActivitySnapshot>
+}
+
+/** See `Store.activitySnapshot`. */
+export interface ActivitySnapshot {
+  seq: number
+  /** Events reported on the day, per category (categories without events absent). */
+  reportedToday: Array<{ category: string; count: number }>
+  reportedAt: number[]
+  handledAt: number[]
+  closedAt: number[]
 }
