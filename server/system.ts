@@ -118,6 +118,7 @@ export async function createSystem(
     registry,
     logger,
     isReady: () => ready,
+    clockSpeed: opts.clock ? 1 : config.simulate ? config.simSpeed : 1,
     baseUrl: () => config.publicUrl ?? `http://localhost:${port}`,
   })
 

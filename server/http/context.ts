@@ -25,6 +25,8 @@ export interface AppDeps {
   logger: Logger
   /** False until the store is open and the backfill has finished. */
   isReady: () => boolean
+  /** How fast the product's clock runs against real time (SIM_SPEED with the simulator, else 1). */
+  clockSpeed: number
   /** Public base URL used in links (e.g. http://localhost:8080). */
   baseUrl: () => string
 }

@@ -1,6 +1,8 @@
 /**
- * Grid workers' patrols: two rounds a day ("一日双巡"), each 20–45 minutes walking between points
- * inside the worker's own grid, pinging every `intervalMs`. A few rounds are skipped.
+ * Grid workers' days: on duty about 08:00–18:00, pinging as they go; two patrol rounds a day
+ * ("一日双巡"), each 20–45 minutes walking between points inside the worker's own grid. Between
+ * rounds a worker is at a post just outside the own grid (so those pings never make a round).
+ * A few rounds are skipped.
  */
 import type { Position } from '../../shared/types.ts'
 import type { CityIndex } from '../city/city-index.ts'
@@ -31,6 +33,27 @@ export function createPatrols(opts: { city: CityIndex; seed: number; dayStartOf:
     }),
   )
   const dayCache = new Map<number, Round[]>()
+  const byWorkerCache = new Map<number, Map<string, Round[]>>()
+  const posts = new Map<string, [number, number]>()
+  /** Where a worker waits between rounds: toward the nearest other grid, outside the own one. */
+  const postOf = (workerId: string, gridCode: string): [number, number] => {
+    let p = posts.get(workerId)
+    if (p) return p
+    const own = boxes.get(gridCode)!.centroid
+    let best: [number, number] = [own[0] + 0.004, own[1]]
+    let bestD = Infinity
+    for (const [code, b] of boxes) {
+      if (code === gridCode) continue
+      const d = (b.centroid[0] - own[0]) ** 2 + (b.centroid[1] - own[1]) ** 2
+      if (d < bestD) {
+        bestD = d
+        best = b.centroid
+      }
+    }
+    p = city.inGrid(gridCode, best[0], best[1]) ? [own[0] + 0.004, own[1]] : best
+    posts.set(workerId, p)
+    return p
+  }
 
   const roundsOfDay = (dayStart: number): Round[] => {
     let rounds = dayCache.get(dayStart)
@@ -50,9 +73,44 @@ export function createPatrols(opts: { city: CityIndex; seed: number; dayStartOf:
         })
       }
     }
-    if (dayCache.size > 4) dayCache.delete(dayCache.keys().next().value!)
+    if (dayCache.size > 4) {
+      const oldest = dayCache.keys().next().value!
+      dayCache.delete(oldest)
+      byWorkerCache.delete(oldest)
+    }
     dayCache.set(dayStart, rounds)
     return rounds
+  }
+  const roundsByWorker = (dayStart: number): Map<string, Round[]> => {
+    let m = byWorkerCache.get(dayStart)
+    if (m) return m
+    m = new Map()
+    for (const r of roundsOfDay(dayStart)) m.set(r.workerId, [...(m.get(r.workerId) ?? []), r])
+    byWorkerCache.set(dayStart, m)
+    return m
+  }
+
+  /** Pings on duty outside rounds, every `intervalMs`, in [from, to). */
+  const dutyPings = (day: number, from: number, to: number, intervalMs: number, out: Position[]): void => {
+    const rounds = roundsByWorker(day)
+    for (const w of workers) {
+      const rng = mulberry32(seedFrom(seed, 'duty', w.id, day))
+      const start = day + (8 * 60 + rng.int(30)) * MIN
+      const end = day + (17 * 60 + 30 + rng.int(60)) * MIN
+      const phase = rng.int(intervalMs)
+      const mine = rounds.get(w.id) ?? []
+      const post = postOf(w.id, w.gridCode)
+      const first = Math.max(start, from)
+      let t = start + phase + Math.ceil((first - start - phase) / intervalMs) * intervalMs
+      for (; t < Math.min(end, to); t += intervalMs) {
+        if (t < from || mine.some((r) => t >= r.start - intervalMs && t <= r.end + intervalMs)) continue
+        const j = mulberry32(seedFrom(w.id, t))
+        const lng = post[0] + j.range(-0.0006, 0.0006)
+        const lat = post[1] + j.range(-0.0006, 0.0006)
+        const [x, y] = city.inGrid(w.gridCode, lng, lat) ? post : [lng, lat]
+        out.push({ workerId: w.id, at: t, lng: Math.round(x * 1e6) / 1e6, lat: Math.round(y * 1e6) / 1e6 })
+      }
+    }
   }
 
   const waypoint = (r: Round, j: number): [number, number] => {
@@ -75,11 +133,20 @@ export function createPatrols(opts: { city: CityIndex; seed: number; dayStartOf:
     return city.inGrid(r.gridCode, p[0], p[1]) ? p : f < 0.5 ? a : b
   }
 
-  /** Pings with from ≤ at < to, ordered by time. */
-  return function pingsBetween(from: number, to: number, intervalMs: number): Position[] {
+  /**
+   * Pings with from ≤ at < to, ordered by time: rounds every `intervalMs`, and on-duty pings every
+   * `dutyIntervalMs` (none when null: history is backfilled with the rounds alone).
+   */
+  return function pingsBetween(
+    from: number,
+    to: number,
+    intervalMs: number,
+    dutyIntervalMs: number | null,
+  ): Position[] {
     const days = new Set([opts.dayStartOf(from), opts.dayStartOf(to - 1)])
     const out: Position[] = []
-    for (const day of days)
+    for (const day of days) {
+      if (dutyIntervalMs !== null) dutyPings(day, from, to, dutyIntervalMs, out)
       for (const r of roundsOfDay(day)) {
         if (r.end < from || r.start >= to) continue
         const k0 = Math.max(0, Math.ceil((from - r.start) / intervalMs))
@@ -93,6 +160,7 @@ export function createPatrols(opts: { city: CityIndex; seed: number; dayStartOf:
           })
         }
       }
+    }
     return out.sort((a, b) => a.at - b.at)
   }
 }

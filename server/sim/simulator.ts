@@ -53,7 +53,7 @@ export interface Simulator {
   /** Backfill or catch up to the clock's now. */
   start(onProgress?: SimProgress): Promise<void>
   /** Advance simulated work up to `target`. */
-  advanceTo(target: number, pingIntervalMs?: number): Promise<void>
+  advanceTo(target: number): Promise<void>
   /** Start the live loop; returns stop(). */
   run(): () => Promise<void>
   readonly until: number
@@ -89,7 +89,12 @@ export function createSimulator(o: SimulatorOptions): Simulator {
     })
   }
 
-  const slice = async (from: number, to: number, pingIntervalMs: number): Promise<number> => {
+  /**
+   * History (more than two hours back) is simulated with round pings once a minute and no on-duty
+   * pings, which keeps the backfill fast; live time has round pings every 15 s and on-duty pings
+   * every minute (workers ping every 10–60 s).
+   */
+  const slice = async (from: number, to: number, mode: 'history' | 'live'): Promise<number> => {
     let created = 0
     await o.store.batch(async () => {
       for (let m = Math.floor(from / MIN) * MIN; m < to; m += MIN)
@@ -106,7 +111,7 @@ export function createSimulator(o: SimulatorOptions): Simulator {
         const e = await job.run()
         if (e) schedule(e)
       }
-      const ps = pings(from, to, pingIntervalMs)
+      const ps = mode === 'live' ? pings(from, to, 15_000, 60_000) : pings(from, to, 60_000, null)
       if (ps.length) await o.patrol.ingest(ps)
       await o.store.setMeta(META_KEY, String(to))
     })
@@ -118,9 +123,9 @@ export function createSimulator(o: SimulatorOptions): Simulator {
     get until() {
       return until
     },
-    async advanceTo(target, pingIntervalMs = 15_000) {
+    async advanceTo(target) {
       while (until < target) {
-        await slice(until, Math.min(target, until + 60 * MIN), pingIntervalMs)
+        await slice(until, Math.min(target, until + 60 * MIN), 'live')
       }
     },
     async start(onProgress) {
@@ -137,8 +142,7 @@ export function createSimulator(o: SimulatorOptions): Simulator {
       while (until < now) {
         // Six-hour slices while catching up: fewer commits, same result as live one-hour slices.
         const to = Math.min(now, until + 6 * 60 * MIN)
-        // History pings once a minute (workers ping every 10–60 s); live pings every 15 s.
-        events += await slice(until, to, now - to > 2 * 3_600_000 ? 60_000 : 15_000)
+        events += await slice(until, to, now - to > 2 * 3_600_000 ? 'history' : 'live')
         onProgress?.({ phase, done: until - started, total, events })
         await new Promise((r) => setImmediate(r))
       }

@@ -113,7 +113,12 @@ describe('whoami', () => {
       expect(w.body).toMatchObject({ role, region: null })
     }
     const admin = await call(system.app, '/api/v1/whoami', { token: ADMIN_TOKEN })
-    expect(admin.body).toEqual({ role: 'admin', region: null, expiresAt: null })
+    expect(admin.body).toMatchObject({ role: 'admin', region: null, expiresAt: null, district: '430602' })
+    const clockInfo = admin.body as { timeZone: string; now: string; clockSpeed: number }
+    expect(clockInfo.timeZone).toBe('Asia/Shanghai')
+    expect(clockInfo.clockSpeed).toBe(1)
+    // The product's clock: the test system runs on a fixed clock, which whoami reports.
+    expect(ms(clockInfo.now)).toBe(system.clock.now())
   })
 
   it('answers 401 without a valid token, in Chinese or English', async () => {

@@ -103,6 +103,9 @@ export function wallDataRoutes(deps: AppDeps) {
           expiresAt: p.expiresAt === undefined ? null : iso(p.expiresAt),
           district: deps.city.district.code,
           timeZone: deps.calendar.timeZone,
+          // The product's clock (simulated time runs faster with SIM_SPEED), for the screens' clocks.
+          now: iso(deps.clock.now()),
+          clockSpeed: deps.clockSpeed,
         })
       })
       // Mounted before the region routes: with `?level=` it answers, without it the existing

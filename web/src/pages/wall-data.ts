@@ -16,6 +16,8 @@ export interface WhoAmI {
   region: string | null
   district: string
   timeZone: string
+  now: string
+  clockSpeed: number
 }
 export interface RegionInfo {
   code: string
