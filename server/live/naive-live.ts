@@ -16,6 +16,10 @@ export function createNaiveLiveServer(o: { httpServer: HttpServer; tokens: Token
     const v = token ? await o.tokens.verify(token) : null
     next(v?.ok ? undefined : new Error('unauthorized'))
   })
+  // Subscriptions are acknowledged but change nothing: every socket gets everything.
+  nsp.on('connection', (socket) => {
+    socket.on('subscribe', (_req: unknown, ack?: (r: unknown) => void) => ack?.({ ok: true, data: null }))
+  })
   const unsubscribe: (() => void)[] = []
   return {
     async start(hooks: {

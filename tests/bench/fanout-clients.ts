@@ -15,6 +15,8 @@ const publicToken = process.env.PUBLIC_TOKEN!
 
 const send = (msg: unknown) => process.stdout.write(JSON.stringify(msg) + '\n')
 const frames = { internal: 0, public: 0 }
+/** Item-level updates: a positions frame carries one per worker, a grids frame one per grid. */
+const updates = { internal: 0, public: 0 }
 /** probe event id → receive times (ms) on internal sockets */
 const probeSeen = new Map<string, number[]>()
 /** probe seq → receive times of the first frame covering it on public sockets */
@@ -30,18 +32,38 @@ function open(kind: 'internal' | 'public'): Promise<void> {
       reconnection: false,
     })
     sockets.push(s)
-    s.onAny((event: string, frame: { seq?: number; event?: { id?: string; description?: string } }) => {
-      frames[kind]++
-      const now = Date.now()
-      if (kind === 'internal' && event === 'change' && frame.event?.description?.startsWith('BENCH-PROBE')) {
-        const id = frame.event.description
-        const list = probeSeen.get(id) ?? []
-        list.push(now)
-        probeSeen.set(id, list)
-      }
-      if (kind === 'public' && typeof frame.seq === 'number' && publicSeen.length < 200_000)
-        publicSeen.push({ seq: frame.seq, at: now })
-    })
+    s.onAny(
+      (
+        event: string,
+        frame: {
+          seq?: number
+          event?: { id?: string; description?: string }
+          workers?: number[]
+          grids?: unknown[]
+        },
+      ) => {
+        frames[kind]++
+        updates[kind] +=
+          event === 'positions'
+            ? (frame.workers?.length ?? 0) / 3
+            : event === 'grids'
+              ? (frame.grids?.length ?? 0)
+              : 1
+        const now = Date.now()
+        if (
+          kind === 'internal' &&
+          event === 'change' &&
+          frame.event?.description?.startsWith('BENCH-PROBE')
+        ) {
+          const id = frame.event.description
+          const list = probeSeen.get(id) ?? []
+          list.push(now)
+          probeSeen.set(id, list)
+        }
+        if (kind === 'public' && typeof frame.seq === 'number' && publicSeen.length < 200_000)
+          publicSeen.push({ seq: frame.seq, at: now })
+      },
+    )
     s.on('connect', () => {
       connected++
       s.emit('subscribe', { region }, () => resolve())
@@ -70,10 +92,11 @@ async function main() {
       buf = buf.slice(nl + 1)
       if (cmd === 'reset') {
         frames.internal = frames.public = 0
+        updates.internal = updates.public = 0
         probeSeen.clear()
         publicSeen.length = 0
       } else if (cmd === 'report') {
-        send({ type: 'report', frames, probes: Object.fromEntries(probeSeen), publicSeen })
+        send({ type: 'report', frames, updates, probes: Object.fromEntries(probeSeen), publicSeen })
       } else if (cmd === 'quit') {
         for (const s of sockets) s.close()
         process.exit(0)
