@@ -2,9 +2,10 @@
 import type { Context, ErrorHandler, MiddlewareHandler } from 'hono'
 import type { z } from 'zod'
 import type { Role } from '../../shared/types.ts'
-import { isWithin } from '../../shared/regions.ts'
+import { isWithin, parseRegionCode } from '../../shared/regions.ts'
+import type { CityIndex, RegionNode } from '../city/city-index.ts'
 import type { TokenService } from '../auth/tokens.ts'
-import { AppError } from '../errors.ts'
+import { AppError, notFound } from '../errors.ts'
 import type { AppEnv, Lang } from './context.ts'
 
 /** `?lang=en` or an English Accept-Language selects English; Chinese is the default. */
@@ -23,6 +24,22 @@ export function tokenOf(c: Context): string | undefined {
   const h = c.req.header('authorization')
   if (h?.startsWith('Bearer ')) return h.slice(7).trim()
   return c.req.query('token') ?? c.req.query('api_key') ?? undefined
+}
+
+/** Every role: for aggregate, non-personal data. */
+export const ANY_ROLE = ['admin', 'officer', 'leader', 'ingest', 'public'] as const
+
+/** A known region from a raw code, or 400 (invalid code) / 404 (unknown region). */
+export function lookupRegion(city: CityIndex, raw: string): RegionNode {
+  const p = parseRegionCode(raw)
+  if (!p.ok)
+    throw new AppError(400, 'invalid_query', {
+      zh: `区域编码无效：${p.reason}`,
+      en: `invalid region code: ${p.reason}`,
+    })
+  const node = city.region(p.code)
+  if (!node) throw notFound({ zh: `区域 ${p.code}`, en: `region ${p.code}` })
+  return node
 }
 
 /** Require a valid token whose role is one of `roles`. */

@@ -4,9 +4,7 @@ import { kpisQuerySchema, rankingsQuerySchema } from '../../../shared/schemas.ts
 import { formatIsoWithOffset, localDate, startOfLocalDay } from '../../../shared/working-time.ts'
 import { notFound } from '../../errors.ts'
 import type { AppDeps, AppEnv } from '../context.ts'
-import { assertRegionAllowed, parse, requireRole } from '../middleware.ts'
-
-const ANY_ROLE = ['admin', 'officer', 'leader', 'ingest', 'public'] as const
+import { ANY_ROLE, assertRegionAllowed, parse, requireRole } from '../middleware.ts'
 
 export function kpiRoutes(deps: AppDeps) {
   const tz = deps.calendar.timeZone

@@ -1,25 +1,9 @@
 /** The region tree, its GeoJSON and the event categories. */
 import { Hono } from 'hono'
 import { CATEGORIES } from '../../../shared/categories.ts'
-import { parseRegionCode } from '../../../shared/regions.ts'
-import { AppError, notFound } from '../../errors.ts'
 import type { AppDeps, AppEnv } from '../context.ts'
-import { assertRegionAllowed, requireRole } from '../middleware.ts'
-import type { CityIndex, RegionNode } from '../../city/city-index.ts'
-
-const ANY_ROLE = ['admin', 'officer', 'leader', 'ingest', 'public'] as const
-
-function lookup(city: CityIndex, raw: string): RegionNode {
-  const p = parseRegionCode(raw)
-  if (!p.ok)
-    throw new AppError(400, 'invalid_query', {
-      zh: `区域编码无效：${p.reason}`,
-      en: `invalid region code: ${p.reason}`,
-    })
-  const node = city.region(p.code)
-  if (!node) throw notFound({ zh: `区域 ${p.code}`, en: `region ${p.code}` })
-  return node
-}
+import { ANY_ROLE, assertRegionAllowed, lookupRegion, requireRole } from '../middleware.ts'
+import type { RegionNode } from '../../city/city-index.ts'
 
 const summary = (n: RegionNode, lang: 'zh' | 'en') => ({
   code: n.code,
@@ -40,7 +24,7 @@ export function regionRoutes(deps: AppDeps) {
   const anyRole = requireRole(deps.tokens, ANY_ROLE)
   return new Hono<AppEnv>()
     .get('/regions/:code', anyRole, (c) => {
-      const node = lookup(city, c.req.param('code'))
+      const node = lookupRegion(city, c.req.param('code'))
       assertRegionAllowed(c, node.code)
       const lang = c.get('lang')
       return c.json({
@@ -50,7 +34,7 @@ export function regionRoutes(deps: AppDeps) {
       })
     })
     .get('/regions/:code/geo', anyRole, (c) => {
-      const node = lookup(city, c.req.param('code'))
+      const node = lookupRegion(city, c.req.param('code'))
       assertRegionAllowed(c, node.code)
       c.header('cache-control', 'public, max-age=3600')
       return c.json(city.geo(node.code))

@@ -5,17 +5,16 @@
  */
 import { Hono, type Context } from 'hono'
 import { CATEGORY_BY_CODE } from '../../../shared/categories.ts'
-import { parseRegionCode, REGION_LEVELS, type RegionLevel } from '../../../shared/regions.ts'
+import { REGION_LEVELS, type RegionLevel } from '../../../shared/regions.ts'
 import { facilitiesQuerySchema, regionGeoQuerySchema, statsQuerySchema } from '../../../shared/schemas.ts'
 import { formatIsoWithOffset, zoneOffset } from '../../../shared/working-time.ts'
 import type { RegionNode } from '../../city/city-index.ts'
 import { buildServiceCircles } from '../../city/service-circles.ts'
-import { AppError, notFound } from '../../errors.ts'
+import { AppError } from '../../errors.ts'
 import type { ActivitySnapshot } from '../../store/store.ts'
 import type { AppDeps, AppEnv } from '../context.ts'
-import { assertRegionAllowed, parse, requireRole } from '../middleware.ts'
+import { ANY_ROLE, assertRegionAllowed, lookupRegion, parse, requireRole } from '../middleware.ts'
 
-const ANY_ROLE = ['admin', 'officer', 'leader', 'ingest', 'public'] as const
 const HOUR = 3_600_000
 const LEVEL_NAMES: Record<RegionLevel, { zh: string; en: string }> = {
   district: { zh: '区', en: 'district' },
@@ -74,17 +73,7 @@ export function wallDataRoutes(deps: AppDeps) {
   // Once per process: the city file is immutable while it runs.
   const circles = buildServiceCircles(city.file)
 
-  const lookup = (raw: string): RegionNode => {
-    const p = parseRegionCode(raw)
-    if (!p.ok)
-      throw new AppError(400, 'invalid_query', {
-        zh: `区域编码无效：${p.reason}`,
-        en: `invalid region code: ${p.reason}`,
-      })
-    const node = city.region(p.code)
-    if (!node) throw notFound({ zh: `区域 ${p.code}`, en: `region ${p.code}` })
-    return node
-  }
+  const lookup = (raw: string): RegionNode => lookupRegion(city, raw)
   /** The asked region, else the token's scope, else the whole district; known and in scope. */
   const regionOf = (c: Context<AppEnv>, asked: string | undefined): RegionNode => {
     const node = lookup(asked ?? c.get('principal').region ?? city.district.code)
