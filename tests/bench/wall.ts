@@ -1,0 +1,220 @@
+/**
+ * `npm run bench:wall`: the wall's main-thread cost under a heavy stream, in headless Chromium.
+ *
+ * A real server makes a one-day backfill, then serves the page and the REST API with the simulator off;
+ * `wall-driver.ts` proxies them and plays `/live` itself: 6,000 moving workers and all 652 grids every
+ * second, a KPI frame a second and a stream of change frames. Measured after a warm-up:
+ *   - per update: the `wall-update` measures of the wall's draw tick (options built, set, map redrawn),
+ *   - main-thread busy time per second (CDP `Performance.getMetrics` TaskDuration: everything the page
+ *     does, frames parsed, stores, Vue, charts, animations),
+ *   - long tasks (PerformanceObserver `longtask`), excluding the benchmark's own forced GCs,
+ *   - JS heap after a forced GC, once a minute, over the soak.
+ * Writes a section to BENCHMARKS.md. Options (env): SOAK_MINUTES (10), WARMUP_SECONDS (60),
+ * WORKERS (6000), CHANGES_PER_SECOND (10), SIZE (1920x1080), REPORT (0: print only, leave BENCHMARKS.md).
+ */
+import type { CDPSession, Page } from 'playwright-core'
+import { tempDir } from '../server/helpers.ts'
+import { freePort } from '../server/live-helpers.ts'
+import {
+  DISTRICT,
+  ensureBuilt,
+  launchChromium,
+  mintOfficer,
+  startServer,
+  waitForLive,
+  wallEnv,
+  watchErrors,
+} from '../e2e/wall-harness.ts'
+import { appendSection, median, percentile } from './bench-report.ts'
+import { startDriver } from './wall-driver.ts'
+
+const SOAK_MINUTES = Number(process.env.SOAK_MINUTES ?? 10)
+const WARMUP_SECONDS = Number(process.env.WARMUP_SECONDS ?? 60)
+const WORKERS = Number(process.env.WORKERS ?? 6000)
+const CHANGES_PER_SECOND = Number(process.env.CHANGES_PER_SECOND ?? 10)
+const [WIDTH, HEIGHT] = (process.env.SIZE ?? '1920x1080').split('x').map(Number) as [number, number]
+const TARGET = { p95Ms: 33, longTaskMs: 100, heapGrowthMb: 20 }
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+const MB = 2 ** 20
+const fmt = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '—')
+const log = (s: string) => process.stderr.write(`[bench:wall] ${s}\n`)
+
+/** Installed before the page's own scripts: collects update measures and long tasks. */
+function observe(): void {
+  const w = window as unknown as { __bench: { updates: number[]; longTasks: [number, number][] } }
+  w.__bench = { updates: [], longTasks: [] }
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) if (e.name === 'wall-update') w.__bench.updates.push(e.duration)
+  }).observe({ type: 'measure' })
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) w.__bench.longTasks.push([e.startTime, e.duration])
+  }).observe({ type: 'longtask', buffered: true })
+}
+
+/** Take what the page collected since the last call (the page keeps nothing for long). */
+const drain = (page: Page) =>
+  page.evaluate(() => {
+    const w = window as unknown as { __bench: { updates: number[]; longTasks: [number, number][] } }
+    const out = w.__bench
+    w.__bench = { updates: [], longTasks: [] }
+    return out
+  })
+
+/** The renderer's main-thread task time so far and the time it was read at, both in seconds. */
+async function taskTime(cdp: CDPSession): Promise<{ task: number; at: number }> {
+  const { metrics } = await cdp.send('Performance.getMetrics')
+  const get = (name: string) => metrics.find((m) => m.name === name)!.value
+  return { task: get('TaskDuration'), at: get('Timestamp') }
+}
+
+async function main(): Promise<void> {
+  ensureBuilt()
+  const dir = tempDir('bench-wall')
+  const port = await freePort()
+  const base = `http://127.0.0.1:${port}`
+  log('backfilling one day')
+  let server = await startServer(wallEnv(port, dir.path))
+  await server.kill('SIGTERM')
+  server = await startServer(wallEnv(port, dir.path, { SIMULATE: '0' }))
+  const token = await mintOfficer(base)
+  const driver = await startDriver({
+    upstream: base,
+    token,
+    region: DISTRICT,
+    workers: WORKERS,
+    changesPerSecond: CHANGES_PER_SECOND,
+  })
+  const browser = await launchChromium([
+    '--enable-precise-memory-info',
+    '--disable-background-timer-throttling',
+    '--disable-renderer-backgrounding',
+    '--disable-backgrounding-occluded-windows',
+  ])
+  try {
+    const page = await browser.newPage({ viewport: { width: WIDTH, height: HEIGHT }, deviceScaleFactor: 1 })
+    const errors = watchErrors(page)
+    await page.addInitScript(observe)
+    await page.goto(`${driver.base}/wall?token=${token}`)
+    await waitForLive(page)
+    const cdp = await page.context().newCDPSession(page)
+    await cdp.send('Performance.enable')
+
+    const updates: number[] = []
+    const longTasks: { at: number; duration: number; soak: boolean }[] = []
+    const gcWindows: [number, number][] = []
+    const busy: number[] = []
+    const heap: { minute: number; used: number; precise: number }[] = []
+    let soak = false
+
+    const collect = async () => {
+      const d = await drain(page)
+      if (soak) updates.push(...d.updates)
+      for (const [at, duration] of d.longTasks) longTasks.push({ at, duration, soak })
+    }
+    const sampleHeap = async (minute: number) => {
+      const t0 = await page.evaluate(() => performance.now())
+      await cdp.send('HeapProfiler.collectGarbage')
+      const { usedSize } = await cdp.send('Runtime.getHeapUsage')
+      const precise = await page.evaluate(
+        () => (performance as unknown as { memory: { usedJSHeapSize: number } }).memory.usedJSHeapSize,
+      )
+      gcWindows.push([t0, await page.evaluate(() => performance.now())])
+      heap.push({ minute, used: usedSize, precise })
+      log(`heap after GC at minute ${minute}: ${fmt(usedSize / MB)} MB`)
+    }
+
+    log(`warming up ${WARMUP_SECONDS} s`)
+    await sleep(WARMUP_SECONDS * 1000)
+    await collect()
+    soak = true
+    await sampleHeap(0)
+    log(`soaking ${SOAK_MINUTES} min`)
+    // Busy milliseconds per second of wall-clock time, read about once a second (a busy page answers
+    // late, so each reading is divided by the time that actually passed).
+    let last = await taskTime(cdp)
+    for (let s = 1; s <= SOAK_MINUTES * 60; s++) {
+      await sleep(1000)
+      const now = await taskTime(cdp)
+      busy.push(((now.task - last.task) / (now.at - last.at)) * 1000)
+      last = now
+      if (s % 10 === 0) await collect()
+      if (s % 60 === 0) {
+        await sampleHeap(s / 60)
+        // The forced GC is the benchmark's cost, not the wall's: start the next reading after it.
+        last = await taskTime(cdp)
+      }
+    }
+    await collect()
+
+    const ours = (t: { at: number }) => gcWindows.some(([a, b]) => t.at >= a - 20 && t.at <= b + 100)
+    const steady = longTasks.filter((t) => t.soak && !ours(t))
+    const loading = longTasks.filter((t) => !t.soak)
+    const u = [...updates].sort((a, b) => a - b)
+    const b = [...busy].sort((a, b) => a - b)
+    const growth = (heap.at(-1)!.used - heap[0]!.used) / MB
+    const maxTask = Math.max(0, ...steady.map((t) => t.duration))
+    const result = {
+      updates: u.length,
+      updateMedian: median(u),
+      updateP95: percentile(u, 0.95),
+      updateMax: u.at(-1) ?? NaN,
+      busyMedian: median(b),
+      busyP95: percentile(b, 0.95),
+      longTasks: steady.length,
+      longTaskMax: maxTask,
+      loadingLongTasks: loading.length,
+      loadingLongTaskMax: Math.max(0, ...loading.map((t) => t.duration)),
+      heapStart: heap[0]!.used / MB,
+      heapEnd: heap.at(-1)!.used / MB,
+      growth,
+      errors: errors.length,
+    }
+    log(JSON.stringify(result))
+    const ok = (pass: boolean) => (pass ? 'met' : '**not met**')
+    const version = browser.version()
+    if (process.env.REPORT === '0') return
+    appendSection(
+      'Wall rendering under load (bench:wall)',
+      [
+        `Command: \`SOAK_MINUTES=${SOAK_MINUTES} npm run bench:wall\` (warm-up ${WARMUP_SECONDS} s, then a ${SOAK_MINUTES}-minute soak). ` +
+          `Headless Chromium ${version} (\`--disable-gpu\`: software rendering), viewport ${WIDTH}×${HEIGHT}, device pixel ratio 1.`,
+        '',
+        `Load: ${WORKERS.toLocaleString('en')} workers moving (one \`positions\` frame a second), all ${driver.grids} grids changed ` +
+          `in one \`grids\` frame a second, a \`kpis\` frame a second, ${CHANGES_PER_SECOND} \`change\` frames a second ` +
+          '(the ticker, pulses and trend), an overdue alert every 15 s: a synthetic `/live` (`tests/bench/wall-driver.ts`); the page ' +
+          'and the REST API come from the real server (simulator off after a one-day backfill), proxied. ' +
+          `Frames sent: ${Object.entries(driver.sent)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(', ')}.`,
+        '',
+        '| Measure (after warm-up) | Result | Target | |',
+        '| --- | --- | --- | --- |',
+        `| One update: the draw tick (options built, \`setOption\`, map redrawn synchronously), median | ${fmt(result.updateMedian)} ms (${result.updates} updates) | | |`,
+        `| One update, p95 (max) | ${fmt(result.updateP95)} ms (${fmt(result.updateMax)} ms) | ≤ ${TARGET.p95Ms} ms | ${ok(result.updateP95 <= TARGET.p95Ms)} |`,
+        `| Main thread busy per second of wall-clock time (everything: frames parsed, stores, Vue, charts, animations), median / p95 | ${fmt(result.busyMedian, 0)} / ${fmt(result.busyP95, 0)} ms | | |`,
+        `| Long tasks over 50 ms: count, longest | ${result.longTasks}, ${fmt(result.longTaskMax)} ms | none over ${TARGET.longTaskMs} ms | ${ok(result.longTaskMax <= TARGET.longTaskMs)} |`,
+        `| JS heap after forced GC: after warm-up → end of soak | ${fmt(result.heapStart)} → ${fmt(result.heapEnd)} MB (growth ${fmt(growth)} MB) | ≤ ${TARGET.heapGrowthMb} MB | ${ok(growth <= TARGET.heapGrowthMb)} |`,
+        '',
+        `Heap after GC, once a minute (MB): ${heap.map((h) => fmt(h.used / MB)).join(', ')}. ` +
+          `While loading (before the warm-up ended): ${result.loadingLongTasks} long tasks, longest ${fmt(result.loadingLongTaskMax)} ms. ` +
+          `Console or page errors: ${result.errors}.`,
+        '',
+        'Method: `wall-update` is a `performance.measure` in `WallPage.vue`’s draw tick, read by a PerformanceObserver; ' +
+          'the busy time is the delta of CDP `Performance.getMetrics` `TaskDuration` over the delta of its `Timestamp`, read about ' +
+          'once a second (forced GCs left out); long tasks overlapping the benchmark’s own `HeapProfiler.collectGarbage` are left out.',
+      ].join('\n'),
+    )
+    log('BENCHMARKS.md updated')
+  } finally {
+    await browser.close()
+    await driver.close()
+    await server.kill()
+    dir.remove()
+  }
+}
+
+main().catch((err) => {
+  console.error(err)
+  process.exit(1)
+})
