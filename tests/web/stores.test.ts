@@ -1,0 +1,94 @@
+import { createPinia, setActivePinia } from 'pinia'
+import { beforeEach, describe, expect, it } from 'vitest'
+import type { ChangeFrame } from '../../shared/live.ts'
+import { useEventStore } from '../../web/src/stores/events.ts'
+import { usePositionsStore } from '../../web/src/stores/positions.ts'
+import { useStatsStore } from '../../web/src/stores/stats.ts'
+
+beforeEach(() => setActivePinia(createPinia()))
+
+const frame = (
+  seq: number,
+  at: string,
+  action: ChangeFrame['event']['action'],
+  extra: Partial<ChangeFrame['event']> = {},
+): ChangeFrame => ({
+  seq,
+  at,
+  event: {
+    id: `E${seq}`,
+    gridCode: '430602001001001',
+    category: 'CG0101',
+    source: 'patrol',
+    lat: 29.3,
+    lng: 113.1,
+    status: 'reported',
+    action,
+    reportedAt: at,
+    ...extra,
+  },
+})
+
+describe('positions store', () => {
+  it('decodes compact frames into typed arrays and lists only recently seen workers', () => {
+    const p = usePositionsStore()
+    p.reset(['W1', 'W2', 'W3'])
+    p.apply({ at: '2026-11-30T10:00:00.000+08:00', workers: [0, 11310000, 2930000, 2, 11320000, 2940000] })
+    const since = Date.parse('2026-11-30T09:59:00+08:00')
+    expect([...p.active(since)]).toEqual([113.1, 29.3, 113.2, 29.4])
+    expect(p.active(Date.parse('2026-11-30T10:01:00+08:00')).length).toBe(0)
+    p.apply({ at: '2026-11-30T10:00:05.000+08:00', workers: [7, 1, 1] })
+    expect(p.active(since).length).toBe(4)
+  })
+})
+
+describe('event store', () => {
+  it('keeps the ticker and alerts bounded however long the wall runs', () => {
+    const e = useEventStore()
+    for (let i = 1; i <= 500; i++) e.applyChange(frame(i, '2026-11-30T10:00:00.000+08:00', 'report'), 0)
+    for (let i = 0; i < 100; i++)
+      e.applyAlert({
+        kind: 'surge',
+        at: '2026-11-30T10:00:00.000+08:00',
+        gridCode: 'g',
+        lastHour: 5,
+        baseline: 1,
+      })
+    expect(e.ticker.length).toBe(40)
+    expect(e.ticker[0]!.seq).toBe(500)
+    expect(e.alerts.length).toBe(30)
+    expect(e.pulses.length).toBeLessThanOrEqual(20)
+  })
+})
+
+describe('stats store', () => {
+  const hourly = [
+    { hour: '2026-11-30T01:00:00.000Z', reported: 1, handled: 0, closed: 0 },
+    { hour: '2026-11-30T02:00:00.000Z', reported: 2, handled: 1, closed: 1 },
+  ]
+  it('counts changes after the loaded seq into their hour and category group, and none at or before it', () => {
+    const s = useStatsStore()
+    s.load(
+      { byGroup: [{ code: 'CG01', zh: '市容环境', en: 'Environment', count: 3 }], hourly },
+      new Map([['CG0101', 'CG01']]),
+      10,
+    )
+    s.applyChange(frame(10, '2026-11-30T02:10:00.000Z', 'report'))
+    s.applyChange(frame(11, '2026-11-30T02:20:00.000Z', 'report'))
+    s.applyChange(frame(12, '2026-11-30T02:30:00.000Z', 'handle'))
+    s.applyChange(frame(13, '2026-11-30T02:40:00.000Z', 'verify', { data: { passed: true } }))
+    s.applyChange(frame(14, '2026-11-30T02:50:00.000Z', 'self_handle'))
+    expect(s.view.hourly[1]).toEqual({ hour: '2026-11-30T02:00:00.000Z', reported: 3, handled: 3, closed: 3 })
+    expect(s.view.byGroup[0]!.count).toBe(4)
+  })
+
+  it('slides the 24-hour window when a change falls in a new hour', () => {
+    const s = useStatsStore()
+    s.load({ byGroup: [], hourly }, new Map(), 0)
+    s.applyChange(frame(1, '2026-11-30T03:05:00.000Z', 'report'))
+    expect(s.view.hourly.map((h) => [h.hour, h.reported])).toEqual([
+      ['2026-11-30T02:00:00.000Z', 2],
+      ['2026-11-30T03:00:00.000Z', 1],
+    ])
+  })
+})
