@@ -12,6 +12,7 @@
  * Writes a section to BENCHMARKS.md. Options (env): SOAK_MINUTES (10), WARMUP_SECONDS (60),
  * WORKERS (6000), CHANGES_PER_SECOND (10), SIZE (1920x1080), REPORT (0: print only, leave BENCHMARKS.md).
  */
+import { loadavg } from 'node:os'
 import type { CDPSession, Page } from 'playwright-core'
 import { tempDir } from '../server/helpers.ts'
 import { freePort } from '../server/live-helpers.ts'
@@ -70,6 +71,7 @@ async function taskTime(cdp: CDPSession): Promise<{ task: number; at: number }> 
 
 async function main(): Promise<void> {
   ensureBuilt()
+  const loadBefore = loadavg()[0]!
   const dir = tempDir('bench-wall')
   const port = await freePort()
   const base = `http://127.0.0.1:${port}`
@@ -198,7 +200,8 @@ async function main(): Promise<void> {
         '',
         `Heap after GC, once a minute (MB): ${heap.map((h) => fmt(h.used / MB)).join(', ')}. ` +
           `While loading (before the warm-up ended): ${result.loadingLongTasks} long tasks, longest ${fmt(result.loadingLongTaskMax)} ms. ` +
-          `Console or page errors: ${result.errors}.`,
+          `Console or page errors: ${result.errors}. ` +
+          `Machine load average (1 min) before / after the run: ${fmt(loadBefore, 2)} / ${fmt(loadavg()[0]!, 2)}.`,
         '',
         'Method: `wall-update` is a `performance.measure` in `WallPage.vue`’s draw tick, read by a PerformanceObserver; ' +
           'the busy time is the delta of CDP `Performance.getMetrics` `TaskDuration` over the delta of its `Timestamp`, read about ' +

@@ -1,0 +1,239 @@
+/**
+ * The wall in real Chromium against the real server (`server/main.ts` as a child process).
+ *
+ * First with the simulator on (SIM_SPEED=10, one day of history): the wall goes live at the four
+ * screen sizes without a console or page error (screenshots in `screenshots/`), signs in or refuses
+ * cleanly, and speaks English with `?lang=en`.
+ *
+ * Then the KPI tiles are compared with `/api/v1/kpis` at the seq they show. With the simulator on the
+ * server's seq moves on between two reads, so the same data directory is served again with SIMULATE=0:
+ * nothing commits unless the test posts it, the tiles and the API can be read at one seq, and a few
+ * events posted over HTTP must reach the tiles (new seq) with values equal to the API's, exactly.
+ */
+import { mkdirSync } from 'node:fs'
+import type { Browser, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { CATEGORIES } from '../../shared/categories.ts'
+import { KPI_LABELS, type KpiKey } from '../../shared/kpis.ts'
+import { createT } from '../../web/src/i18n.ts'
+import { tempDir } from '../server/helpers.ts'
+import { freePort, type ChildServer } from '../server/live-helpers.ts'
+import {
+  ADMIN_TOKEN,
+  DISTRICT,
+  WALL_SIZES,
+  ensureBuilt,
+  fetchKpis,
+  launchChromium,
+  layoutProblems,
+  mintOfficer,
+  rawValue,
+  readTiles,
+  readySeq,
+  startServer,
+  waitForLive,
+  waitForTicks,
+  wallEnv,
+  watchErrors,
+  type KpiReport,
+  type Tile,
+} from './wall-harness.ts'
+
+const dir = tempDir('e2e-wall')
+let port: number
+let base: string
+let server: ChildServer | null = null
+let browser: Browser
+let token: string
+
+async function openPage(
+  width: number,
+  height: number,
+  path: string,
+): Promise<{ page: Page; errors: string[] }> {
+  const context = await browser.newContext({ viewport: { width, height }, deviceScaleFactor: 1 })
+  const page = await context.newPage()
+  const errors = watchErrors(page)
+  await page.goto(`${base}${path}`)
+  return { page, errors }
+}
+
+beforeAll(async () => {
+  ensureBuilt()
+  mkdirSync('screenshots', { recursive: true })
+  port = await freePort()
+  base = `http://127.0.0.1:${port}`
+  server = await startServer(wallEnv(port, dir.path))
+  token = await mintOfficer(base)
+  browser = await launchChromium()
+})
+
+afterAll(async () => {
+  await browser?.close()
+  await server?.kill()
+  dir.remove()
+})
+
+describe('the wall with the simulator running', () => {
+  it.each(WALL_SIZES)(
+    'goes live at %i×%i without console or page errors, every text in its box',
+    async (width, height) => {
+      const { page, errors } = await openPage(width, height, `/wall?token=${token}`)
+      await waitForLive(page)
+      // Two ticks of the wall's once-a-second timers: the map has drawn grids and workers.
+      await waitForTicks(page, 2)
+      await page.screenshot({ path: `screenshots/wall-${width}x${height}.png` })
+
+      expect(errors).toEqual([])
+      const tiles = await readTiles(page)
+      expect(tiles.map((t) => t.kpi)).toHaveLength(7)
+      expect(new Set(tiles.map((t) => t.seq)).size, 'every tile shows the same seq').toBe(1)
+      // The wall fits its screen: nothing scrolls.
+      const overflow = await page.evaluate(() => ({
+        x: document.documentElement.scrollWidth - window.innerWidth,
+        y: document.documentElement.scrollHeight - window.innerHeight,
+      }))
+      expect(overflow).toEqual({ x: 0, y: 0 })
+      expect(await layoutProblems(page)).toEqual([])
+      await page.context().close()
+    },
+  )
+
+  it('shows the sign-in page, never the wall, without a token', async () => {
+    const { page, errors } = await openPage(1920, 1080, '/wall')
+    await page.locator('[data-testid=sign-in]').waitFor()
+    expect(await page.locator('[data-testid=kpi-tile]').count()).toBe(0)
+    expect(await page.locator('[data-testid=connection]').count()).toBe(0)
+    expect(errors).toEqual([])
+    await page.context().close()
+  })
+
+  it('shows the sign-in page, never a broken wall, with a garbage token', async () => {
+    const { page, errors } = await openPage(1920, 1080, '/wall?token=garbage.not-a.token')
+    await page.locator('[data-testid=sign-in]').waitFor()
+    expect(await page.locator('[data-testid=kpi-tile]').count()).toBe(0)
+    expect(await page.locator('[data-testid=connection]').count()).toBe(0)
+    // The refused whoami is logged by Chromium itself; nothing else may go wrong.
+    expect(errors.filter((e) => !/status of 401/.test(e))).toEqual([])
+    await page.context().close()
+  })
+
+  it.each([
+    [1920, 1080],
+    [1080, 1920],
+  ])('speaks English with ?lang=en at %i×%i, every text in its box', async (width, height) => {
+    const { page, errors } = await openPage(width, height, `/wall?token=${token}&lang=en`)
+    await waitForLive(page)
+    const t = createT('en')
+    expect(await page.locator('h1').first().textContent()).toBe(t('title'))
+    expect((await page.locator('[data-testid=connection]').textContent())?.trim()).toBe(t('live'))
+    const labels = await page.evaluate(() =>
+      Object.fromEntries(
+        [...document.querySelectorAll<HTMLElement>('[data-testid=kpi-tile]')].map((e) => [
+          e.dataset.kpi,
+          e.textContent ?? '',
+        ]),
+      ),
+    )
+    for (const [kpi, text] of Object.entries(labels)) expect(text).toContain(KPI_LABELS[kpi as KpiKey].en)
+    const headings = await page.locator('h2').allTextContents()
+    for (const key of ['categories', 'trend', 'ranking', 'ticker', 'circles', 'alerts'] as const)
+      expect(headings).toContain(t(key))
+    // Some changes in the ticker, whose English names are the longest texts.
+    await page.locator('[data-testid=ticker] li').nth(2).waitFor({ timeout: 30_000 })
+    expect(await layoutProblems(page)).toEqual([])
+    expect(errors).toEqual([])
+    await page.context().close()
+  })
+})
+
+/** Tiles and API as { kpi: value } records (the tiles' seq under `seq`), for a readable diff. */
+const asRecord = (seq: string | number, values: [string, string][]) => ({
+  seq: String(seq),
+  ...Object.fromEntries(values),
+})
+const tilesRecord = (tiles: Tile[]) =>
+  asRecord(
+    tiles[0]?.seq ?? '',
+    tiles.map((t) => [t.kpi, t.value]),
+  )
+const apiRecord = (tiles: Tile[], api: KpiReport) =>
+  asRecord(
+    api.seq,
+    tiles.map((t) => [t.kpi, rawValue(api.values[t.kpi])]),
+  )
+
+/**
+ * Read the tiles, then the API, until both are at the same seq (`seq`, when given) and the tiles all
+ * show one seq; then their values must be equal. Values that move with time alone (workers on duty,
+ * events turning overdue) reach the tiles on the server's next tick, so a differing read is retried
+ * for a few seconds before it fails.
+ */
+async function expectTilesEqualApi(page: Page, seq?: number): Promise<void> {
+  const deadline = Date.now() + 15_000
+  for (;;) {
+    const tiles = await readTiles(page)
+    const api = await fetchKpis(base, token)
+    const oneSeq = new Set(tiles.map((t) => t.seq)).size === 1
+    const sameSeq = oneSeq && tiles[0]!.seq === String(api.seq) && (seq === undefined || api.seq === seq)
+    if (sameSeq && JSON.stringify(tilesRecord(tiles)) === JSON.stringify(apiRecord(tiles, api))) return
+    if (Date.now() > deadline) {
+      expect(tilesRecord(tiles)).toEqual(apiRecord(tiles, api))
+      throw new Error(`tiles never showed seq ${seq ?? api.seq}`)
+    }
+    await page.waitForTimeout(200)
+  }
+}
+
+describe('the KPI tiles against /api/v1/kpis, simulator stopped', () => {
+  let page: Page
+  let errors: string[]
+
+  beforeAll(async () => {
+    // Same data directory and port, nothing simulated: the seq only moves when this test posts.
+    await server!.kill('SIGTERM')
+    server = await startServer(wallEnv(port, dir.path, { SIMULATE: '0' }))
+    ;({ page, errors } = await openPage(1920, 1080, `/wall?token=${token}`))
+    await waitForLive(page)
+  })
+
+  it('equal the API at the seq they show', async () => {
+    await expectTilesEqualApi(page, await readySeq(base))
+    expect(errors).toEqual([])
+  })
+
+  it('follow events posted over HTTP to the new seq, still equal to the API', async () => {
+    const before = await readySeq(base)
+    const grid = (await fetchGrids())[0]!
+    const category = CATEGORIES.find((c) => c.code.startsWith('CG'))!.code
+    for (let i = 0; i < 3; i++) {
+      const r = await fetch(`${base}/api/v1/events`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          category,
+          description: `e2e wall event ${i}`,
+          lat: grid.centroid[1],
+          lng: grid.centroid[0],
+          gridCode: grid.code,
+          source: 'patrol',
+        }),
+      })
+      expect(r.status).toBe(201)
+    }
+    const after = await readySeq(base)
+    expect(after).toBe(before + 3)
+    await expectTilesEqualApi(page, after)
+    const reported = (await readTiles(page)).find((t) => t.kpi === 'reported')!
+    expect(reported.seq).toBe(String(after))
+    expect(errors).toEqual([])
+  })
+})
+
+async function fetchGrids(): Promise<{ code: string; centroid: [number, number] }[]> {
+  const r = await fetch(`${base}/api/v1/regions/${DISTRICT}/geo?level=grid`, {
+    headers: { authorization: `Bearer ${token}` },
+  })
+  const fc = (await r.json()) as { features: { properties: { code: string; centroid: [number, number] } }[] }
+  return fc.features.map((f) => f.properties)
+}
