@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest'
 import {
   buildGridUpdate,
   buildMapOption,
+  buildOverdueUpdate,
+  buildPulseUpdate,
   buildViewUpdate,
   buildWorkersUpdate,
 } from '../../web/src/charts/map-option.ts'
@@ -21,7 +23,7 @@ type Update = { visualMap: { max: number }; series: { id: string; data: unknown[
 
 describe('buildGridUpdate', () => {
   it('colours every grid by the chosen measure and scales the legend to the largest value', () => {
-    const u = buildGridUpdate(grids, 'reported', centroids, false) as Update
+    const u = buildGridUpdate(grids, 'reported') as Update
     const data = u.series.find((s) => s.id === 'grids')!.data as { name: string; value: number }[]
     expect(data.map((d) => [d.name, d.value])).toEqual([
       ['430602001001001', 5],
@@ -29,20 +31,37 @@ describe('buildGridUpdate', () => {
       ['430602001001003', 0],
     ])
     expect(u.visualMap.max).toBe(5)
-    const open = buildGridUpdate(grids, 'open', centroids, false) as Update
-    expect(open.visualMap.max).toBe(7)
+    expect((buildGridUpdate(grids, 'open') as Update).visualMap.max).toBe(7)
   })
 
-  it('puts a flashing red marker only on grids with overdue events, and a red border only on flash ticks', () => {
-    const on = buildGridUpdate(grids, 'open', centroids, true) as Update
-    const off = buildGridUpdate(grids, 'open', centroids, false) as Update
-    expect(on.series.find((s) => s.id === 'overdue')!.data).toEqual([[113.2, 29.4, 2]])
-    const bordered = (u: Update) =>
-      (u.series.find((s) => s.id === 'grids')!.data as { name: string; itemStyle?: object }[])
-        .filter((d) => d.itemStyle)
-        .map((d) => d.name)
-    expect(bordered(on)).toEqual(['430602001001002'])
-    expect(bordered(off)).toEqual([])
+  it('outlines in red only the grids with overdue events', () => {
+    const data = (buildGridUpdate(grids, 'open') as Update).series[0]!.data as {
+      name: string
+      itemStyle?: object
+    }[]
+    expect(data.filter((d) => d.itemStyle).map((d) => d.name)).toEqual(['430602001001002'])
+  })
+})
+
+describe('buildOverdueUpdate', () => {
+  it('marks only grids with overdue events and blinks them from tick to tick', () => {
+    type O = { series: { id: string; data: unknown[]; itemStyle: { opacity: number } }[] }
+    const on = buildOverdueUpdate(grids, centroids, true) as O
+    const off = buildOverdueUpdate(grids, centroids, false) as O
+    expect(on.series[0]!.data).toEqual([[113.2, 29.4, 2]])
+    expect(off.series[0]!.data).toEqual([[113.2, 29.4, 2]])
+    expect(on.series[0]!.itemStyle.opacity).toBeGreaterThan(off.series[0]!.itemStyle.opacity)
+  })
+})
+
+describe('buildPulseUpdate', () => {
+  it('grows and fades a new event ring over its first seconds', () => {
+    type P = { series: { data: { symbolSize: number; itemStyle: { opacity: number } }[] }[] }
+    const at = 1_000_000
+    const young = (buildPulseUpdate([{ lng: 1, lat: 2, at }], at + 1000, 16) as P).series[0]!.data[0]!
+    const old = (buildPulseUpdate([{ lng: 1, lat: 2, at }], at + 10_000, 16) as P).series[0]!.data[0]!
+    expect(old.symbolSize).toBeGreaterThan(young.symbolSize)
+    expect(old.itemStyle.opacity).toBeLessThan(young.itemStyle.opacity)
   })
 })
 

@@ -3,7 +3,7 @@
  * updates merge into the chart created once: grids (choropleth), overdue (flashing red), workers
  * (large scatter), pulse (new events), facilities (one series per kind). Layers (zlevel, one canvas
  * each, repainted only when their own content changes): 0 map and facilities, 1 workers, 2 pulses,
- * 3 overdue ripples.
+ * 3 overdue markers. No ripple effects: they repaint at 60 fps; the tick animates instead.
  */
 import type { EChartsCoreOption } from 'echarts/core'
 import type { GridAggregate } from '../../../shared/live.ts'
@@ -90,15 +90,17 @@ export function buildMapOption(base: MapBase, view: MapView = {}): EChartsCoreOp
     series: [
       { id: 'grids', type: 'map', geoIndex: 0, data: [] },
       {
+        // Flashing red (闪红灯): a plain scatter blinked by the once-a-second tick; ripple effects
+        // would repaint the chart 60 times a second for weeks.
         id: 'overdue',
-        type: 'effectScatter',
+        type: 'scatter',
         coordinateSystem: 'geo',
         geoIndex: 0,
         z: 6,
         zlevel: 3,
-        symbolSize: base.fontSize * 0.9,
-        rippleEffect: { scale: 3.2, period: 1.6, brushType: 'stroke' },
-        itemStyle: { color: THEME.alarm },
+        silent: true,
+        symbolSize: base.fontSize * 1.1,
+        itemStyle: { color: THEME.alarm, borderColor: '#ffd0cc', borderWidth: 1.5 },
         data: [],
       },
       {
@@ -118,14 +120,14 @@ export function buildMapOption(base: MapBase, view: MapView = {}): EChartsCoreOp
       },
       {
         id: 'pulse',
-        type: 'effectScatter',
+        type: 'scatter',
         coordinateSystem: 'geo',
         geoIndex: 0,
         z: 7,
         zlevel: 2,
-        symbolSize: base.fontSize * 0.7,
-        rippleEffect: { scale: 4, period: 2.4, brushType: 'stroke' },
-        itemStyle: { color: '#f0e442' },
+        silent: true,
+        symbolSize: base.fontSize * 0.8,
+        itemStyle: { color: 'transparent', borderColor: '#f0e442', borderWidth: 2.5 },
         data: [],
       },
       ...kinds.map((k, i) => ({
@@ -145,44 +147,62 @@ export function buildMapOption(base: MapBase, view: MapView = {}): EChartsCoreOp
   }
 }
 
-/** Choropleth values and the flashing overdue layer, from the grid aggregates. */
-export function buildGridUpdate(
-  grids: Iterable<GridAggregate>,
-  measure: Measure,
-  centroids: Map<string, [number, number]>,
-  flashOn: boolean,
-): EChartsCoreOption {
+/** Choropleth values (overdue grids outlined in red), from the grid aggregates. */
+export function buildGridUpdate(grids: Iterable<GridAggregate>, measure: Measure): EChartsCoreOption {
   const idx = MEASURE_INDEX[measure]
   const data: { name: string; value: number; itemStyle?: object }[] = []
-  const overdue: [number, number, number][] = []
   let max = 1
   for (const g of grids) {
     const value = g[idx]
     if (value > max) max = value
-    const late = g[2] > 0
     data.push({
       name: g[0],
       value,
-      ...(late && flashOn ? { itemStyle: { borderColor: THEME.alarm, borderWidth: 2.2 } } : {}),
+      ...(g[2] > 0 ? { itemStyle: { borderColor: THEME.alarm, borderWidth: 2 } } : {}),
     })
-    const c = centroids.get(g[0])
-    if (late && c) overdue.push([c[0], c[1], g[2]])
   }
-  return {
-    visualMap: { id: 'measure', max },
-    series: [
-      { id: 'grids', data },
-      { id: 'overdue', data: overdue },
-    ],
+  return { visualMap: { id: 'measure', max }, series: [{ id: 'grids', data }] }
+}
+
+/** The flashing markers on grids with overdue events: shown on one tick, dimmed on the next. */
+export function buildOverdueUpdate(
+  grids: Iterable<GridAggregate>,
+  centroids: Map<string, [number, number]>,
+  flashOn: boolean,
+): EChartsCoreOption {
+  const data: [number, number, number][] = []
+  for (const g of grids) {
+    const c = g[2] > 0 ? centroids.get(g[0]) : undefined
+    if (c) data.push([c[0], c[1], g[2]])
   }
+  return { series: [{ id: 'overdue', data, itemStyle: { opacity: flashOn ? 1 : 0.25 } }] }
 }
 
 export function buildWorkersUpdate(points: Float64Array): EChartsCoreOption {
   return { series: [{ id: 'workers', data: points }] }
 }
 
-export function buildPulseUpdate(pulses: { lng: number; lat: number }[]): EChartsCoreOption {
-  return { series: [{ id: 'pulse', data: pulses.map((p) => [p.lng, p.lat]) }] }
+/** New events: rings that grow and fade over their first seconds, redrawn by the tick. */
+export function buildPulseUpdate(
+  pulses: { lng: number; lat: number; at: number }[],
+  now: number,
+  fontSize: number,
+): EChartsCoreOption {
+  return {
+    series: [
+      {
+        id: 'pulse',
+        data: pulses.map((p) => {
+          const age = Math.min(1, Math.max(0, (now - p.at) / 12_000))
+          return {
+            value: [p.lng, p.lat],
+            symbolSize: fontSize * (0.6 + 2.4 * age),
+            itemStyle: { opacity: 1 - age },
+          }
+        }),
+      },
+    ],
+  }
 }
 
 export function buildViewUpdate(view: MapView): EChartsCoreOption {
