@@ -34,6 +34,8 @@ export interface CityIndex {
   gridAt(lng: number, lat: number): string | null
   /** True when the point lies inside the given grid. */
   inGrid(gridCode: string, lng: number, lat: number): boolean
+  /** A point inside the grid drawn from `random` (30 tries in its bounding box, else its centroid). */
+  randomPointIn(gridCode: string, random: () => number): LngLat
   workers(): Worker[]
   facilities(): Facility[]
   geo(code: string): GeoJSONFeatureCollection
@@ -142,6 +144,15 @@ export function createCityIndex(file: CityFile): CityIndex {
     inGrid(gridCode, lng, lat) {
       const s = shapeByCode.get(gridCode)
       return s ? inside(s, lng, lat) : false
+    },
+    randomPointIn(gridCode, random) {
+      const s = shapeByCode.get(gridCode)!
+      for (let i = 0; i < 30; i++) {
+        const x = s.bbox[0] + (s.bbox[2] - s.bbox[0]) * random()
+        const y = s.bbox[1] + (s.bbox[3] - s.bbox[1]) * random()
+        if (inside(s, x, y)) return [x, y]
+      }
+      return nodes.get(gridCode)!.centroid
     },
     workers: () => workers,
     facilities: () => file.facilities,

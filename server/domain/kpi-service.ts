@@ -3,7 +3,7 @@
  * consistent store snapshot (so the values and the `seq` they belong to always match).
  */
 import { computeKpis, type KpiValues, type ScoreWeights } from '../../shared/kpis.ts'
-import type { Clock } from '../../shared/types.ts'
+import type { Clock, GridEvent } from '../../shared/types.ts'
 import { startOfLocalDay, type WorkCalendar } from '../../shared/working-time.ts'
 import type { CityIndex, RegionNode } from '../city/city-index.ts'
 import type { KpiSnapshot, Store } from '../store/store.ts'
@@ -50,9 +50,11 @@ export function createKpiService(deps: {
     return { start, end: startOfLocalDay(start + 36 * 3_600_000, tz) }
   }
 
+  /** `events` are the snapshot's events of `node` (the whole snapshot when it is the region asked). */
   const valuesFor = (
     node: RegionNode,
     snap: KpiSnapshot,
+    events: GridEvent[],
     from: number,
     to: number,
     now: number,
@@ -65,7 +67,7 @@ export function createKpiService(deps: {
       online += snap.onlineByGrid.get(g.code) ?? 0
     }
     return computeKpis({
-      events: snap.events.filter((e) => e.gridCode.startsWith(node.code)),
+      events,
       from,
       to,
       now,
@@ -84,7 +86,7 @@ export function createKpiService(deps: {
       const node = city.region(region)!
       const now = clock.now()
       const snap = await snapshot(region, from, to, now)
-      return { region, from, to, seq: snap.seq, values: valuesFor(node, snap, from, to, now) }
+      return { region, from, to, seq: snap.seq, values: valuesFor(node, snap, snap.events, from, to, now) }
     },
     async rankings(level, from, to) {
       const now = clock.now()
@@ -93,10 +95,19 @@ export function createKpiService(deps: {
         level === 'street'
           ? city.children(city.district.code)
           : city.district.childCodes.flatMap((c) => city.children(c))
+      // One pass to group the district's events by unit, not one scan of them per unit.
+      const codeLength = level === 'street' ? 9 : 12
+      const byUnit = new Map<string, GridEvent[]>()
+      for (const e of snap.events) {
+        const unit = e.gridCode.slice(0, codeLength)
+        const list = byUnit.get(unit)
+        if (list) list.push(e)
+        else byUnit.set(unit, [e])
+      }
       const rows = nodes.map((n) => ({
         code: n.code,
         name: n.name,
-        values: valuesFor(n, snap, from, to, now),
+        values: valuesFor(n, snap, byUnit.get(n.code) ?? [], from, to, now),
       }))
       rows.sort((a, b) => (b.values.score ?? -1) - (a.values.score ?? -1) || a.code.localeCompare(b.code))
       return { seq: snap.seq, rows: rows.map((r, i) => ({ rank: i + 1, ...r })) }

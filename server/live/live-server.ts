@@ -22,7 +22,7 @@ import type { TokenService } from '../auth/tokens.ts'
 import type { CityIndex } from '../city/city-index.ts'
 import type { Store } from '../store/store.ts'
 import { changeFrame, encodePositions, liveEvent, type Audience } from './frames.ts'
-import type { LiveState } from './live-state.ts'
+import { ancestors, type LiveState } from './live-state.ts'
 
 type LiveSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>
 
@@ -44,7 +44,6 @@ export interface LiveServerOptions {
 }
 
 const REPLAY_PAGE = 500
-const ancestors = (grid: string): string[] => [grid.slice(0, 6), grid.slice(0, 9), grid.slice(0, 12), grid]
 const audienceOf = (role: SocketData['role']): Audience | null =>
   role === 'admin' || role === 'officer' ? 'full' : role === 'leader' ? 'masked' : null
 

@@ -42,7 +42,12 @@ interface Tracked {
 
 const isOpen = (e: GridEvent): boolean => e.status !== 'closed' && e.status !== 'cancelled'
 /** The region codes containing a grid: district, street, community, grid. */
-const ancestors = (grid: string): string[] => [grid.slice(0, 6), grid.slice(0, 9), grid.slice(0, 12), grid]
+export const ancestors = (grid: string): string[] => [
+  grid.slice(0, 6),
+  grid.slice(0, 9),
+  grid.slice(0, 12),
+  grid,
+]
 
 export function createLiveState(deps: {
   store: Store

@@ -59,26 +59,8 @@ export function createArrivals(opts: {
   const grids = city.gridsOf(city.district.code)
   const gridWeights = grids.map((g) => g.population)
 
-  const pointIn = (rng: Rng, gridIdx: number): [number, number] => {
-    const g = grids[gridIdx]!
-    let minX = Infinity,
-      minY = Infinity,
-      maxX = -Infinity,
-      maxY = -Infinity
-    for (const poly of g.geometry)
-      for (const [x, y] of poly[0]!) {
-        minX = Math.min(minX, x)
-        maxX = Math.max(maxX, x)
-        minY = Math.min(minY, y)
-        maxY = Math.max(maxY, y)
-      }
-    for (let i = 0; i < 30; i++) {
-      const x = rng.range(minX, maxX)
-      const y = rng.range(minY, maxY)
-      if (city.inGrid(g.code, x, y)) return [x, y]
-    }
-    return g.centroid
-  }
+  const pointIn = (rng: Rng, gridIdx: number): [number, number] =>
+    city.randomPointIn(grids[gridIdx]!.code, rng.next)
 
   const reporter = (rng: Rng): Reporter => ({
     name:

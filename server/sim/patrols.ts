@@ -6,7 +6,7 @@
  */
 import type { Position } from '../../shared/types.ts'
 import type { CityIndex } from '../city/city-index.ts'
-import { mulberry32, seedFrom, type Rng } from '../../shared/random.ts'
+import { mulberry32, seedFrom } from '../../shared/random.ts'
 
 interface Round {
   workerId: string
@@ -23,15 +23,7 @@ const SKIP = 0.04
 export function createPatrols(opts: { city: CityIndex; seed: number; dayStartOf: (ms: number) => number }) {
   const { city, seed } = opts
   const workers = city.workers()
-  const boxes = new Map(
-    city.gridsOf(city.district.code).map((g) => {
-      let b = [Infinity, Infinity, -Infinity, -Infinity] as [number, number, number, number]
-      for (const poly of g.geometry)
-        for (const [x, y] of poly[0]!)
-          b = [Math.min(b[0], x), Math.min(b[1], y), Math.max(b[2], x), Math.max(b[3], y)]
-      return [g.code, { b, centroid: g.centroid }]
-    }),
-  )
+  const centroids = new Map(city.gridsOf(city.district.code).map((g) => [g.code, g.centroid]))
   const dayCache = new Map<number, Round[]>()
   const byWorkerCache = new Map<number, Map<string, Round[]>>()
   const posts = new Map<string, [number, number]>()
@@ -39,15 +31,15 @@ export function createPatrols(opts: { city: CityIndex; seed: number; dayStartOf:
   const postOf = (workerId: string, gridCode: string): [number, number] => {
     let p = posts.get(workerId)
     if (p) return p
-    const own = boxes.get(gridCode)!.centroid
+    const own = centroids.get(gridCode)!
     let best: [number, number] = [own[0] + 0.004, own[1]]
     let bestD = Infinity
-    for (const [code, b] of boxes) {
+    for (const [code, c] of centroids) {
       if (code === gridCode) continue
-      const d = (b.centroid[0] - own[0]) ** 2 + (b.centroid[1] - own[1]) ** 2
+      const d = (c[0] - own[0]) ** 2 + (c[1] - own[1]) ** 2
       if (d < bestD) {
         bestD = d
-        best = b.centroid
+        best = c
       }
     }
     p = city.inGrid(gridCode, best[0], best[1]) ? [own[0] + 0.004, own[1]] : best
@@ -113,16 +105,8 @@ export function createPatrols(opts: { city: CityIndex; seed: number; dayStartOf:
     }
   }
 
-  const waypoint = (r: Round, j: number): [number, number] => {
-    const rng: Rng = mulberry32(seedFrom(r.key, j))
-    const box = boxes.get(r.gridCode)!
-    for (let i = 0; i < 30; i++) {
-      const x = rng.range(box.b[0], box.b[2])
-      const y = rng.range(box.b[1], box.b[3])
-      if (city.inGrid(r.gridCode, x, y)) return [x, y]
-    }
-    return box.centroid
-  }
+  const waypoint = (r: Round, j: number): [number, number] =>
+    city.randomPointIn(r.gridCode, mulberry32(seedFrom(r.key, j)).next)
 
   const positionAt = (r: Round, t: number): [number, number] => {
     const j = Math.floor((t - r.start) / LEG_MS)
