@@ -12,6 +12,7 @@
  * Writes a section to BENCHMARKS.md. Options (env): SOAK_MINUTES (10), WARMUP_SECONDS (60),
  * WORKERS (6000), CHANGES_PER_SECOND (10), SIZE (1920x1080), REPORT (0: print only, leave BENCHMARKS.md).
  */
+import { writeFileSync } from 'node:fs'
 import { loadavg } from 'node:os'
 import type { CDPSession, Page } from 'playwright-core'
 import { tempDir } from '../server/helpers.ts'
@@ -67,6 +68,29 @@ async function taskTime(cdp: CDPSession): Promise<{ task: number; at: number }> 
   const { metrics } = await cdp.send('Performance.getMetrics')
   const get = (name: string) => metrics.find((m) => m.name === name)!.value
   return { task: get('TaskDuration'), at: get('Timestamp') }
+}
+
+/**
+ * PROFILE=file: record the page's CPU for 20 s and print the functions with the most self time
+ * (a diagnosis aid; the raw profile goes to `file`, loadable in Chrome's DevTools).
+ */
+async function profile(cdp: CDPSession, file: string): Promise<void> {
+  await cdp.send('Profiler.enable')
+  await cdp.send('Profiler.setSamplingInterval', { interval: 200 })
+  await cdp.send('Profiler.start')
+  await sleep(20_000)
+  const { profile } = await cdp.send('Profiler.stop')
+  writeFileSync(file, JSON.stringify(profile))
+  const self = new Map<string, number>()
+  const dt = new Map<number, number>()
+  profile.samples?.forEach((id, i) => dt.set(id, (dt.get(id) ?? 0) + (profile.timeDeltas?.[i] ?? 0)))
+  for (const n of profile.nodes) {
+    const f = n.callFrame
+    const key = `${f.functionName || '(anon)'} ${f.url.split('/').pop()}:${f.lineNumber}`
+    self.set(key, (self.get(key) ?? 0) + (dt.get(n.id) ?? 0))
+  }
+  const top = [...self].sort((a, b) => b[1] - a[1]).slice(0, 40)
+  for (const [k, us] of top) log(`${(us / 1000).toFixed(0).padStart(7)} ms  ${k}`)
 }
 
 async function main(): Promise<void> {
@@ -131,6 +155,7 @@ async function main(): Promise<void> {
     await collect()
     soak = true
     await sampleHeap(0)
+    if (process.env.PROFILE) await profile(cdp, process.env.PROFILE)
     log(`soaking ${SOAK_MINUTES} min`)
     // Busy milliseconds per second of wall-clock time, read about once a second (a busy page answers
     // late, so each reading is divided by the time that actually passed).

@@ -37,7 +37,12 @@ function newest(dir: string): number {
 export function ensureBuilt(): void {
   const index = 'dist/web/index.html'
   if (existsSync(index) && statSync(index).mtimeMs >= Math.max(newest('web'), newest('shared'))) return
-  execFileSync('npx', ['vite', 'build'], { stdio: 'inherit' })
+  // A production build, whatever NODE_ENV the test runner set (vitest sets 'test', which would keep
+  // ECharts' development checks in the bundle).
+  execFileSync('npx', ['vite', 'build'], {
+    stdio: 'inherit',
+    env: { ...process.env, NODE_ENV: 'production' },
+  })
 }
 
 export function launchChromium(extraArgs: string[] = []): Promise<Browser> {

@@ -145,6 +145,42 @@ describe('the wall with the simulator running', () => {
     expect(errors).toEqual([])
     await page.context().close()
   })
+
+  it('tours the streets with ?tour=N: each in turn with its own figures, then the district', async () => {
+    const { page, errors } = await openPage(1920, 1080, `/wall?token=${token}&tour=2`)
+    await waitForLive(page)
+    const streets = (
+      (await (
+        await fetch(`${base}/api/v1/regions/${DISTRICT}`, { headers: { authorization: `Bearer ${token}` } })
+      ).json()) as { children: { code: string; name: string }[] }
+    ).children
+    const card = page.locator('[data-testid=tour-card]')
+    // The first stop: the district's first street, with its name and today's figures from the API.
+    await card.waitFor({ timeout: 10_000 })
+    expect(await card.getAttribute('data-region')).toBe(streets[0]!.code)
+    expect(await card.locator('h3').textContent()).toBe(streets[0]!.name)
+    await page.waitForFunction(
+      () =>
+        /\d/.test(document.querySelector('[data-testid=tour-card] [data-kpi=reported]')?.textContent ?? ''),
+      null,
+      { timeout: 10_000 },
+    )
+    const shown = Number(await card.locator('[data-kpi=reported]').textContent())
+    const api = await fetchKpis(base, token, streets[0]!.code)
+    // The simulator runs on: the API, read later, may only have grown.
+    expect(shown).toBeLessThanOrEqual(api.values.reported)
+    expect(shown).toBeGreaterThan(0)
+    // Two seconds on, the next street.
+    await page.waitForFunction(
+      (code) => document.querySelector('[data-testid=tour-card]')?.getAttribute('data-region') === code,
+      streets[1]!.code,
+      { timeout: 10_000 },
+    )
+    await page.screenshot({ path: 'screenshots/wall-tour-1920x1080.png' })
+    expect(await layoutProblems(page)).toEqual([])
+    expect(errors).toEqual([])
+    await page.context().close()
+  })
 })
 
 /** Tiles and API as { kpi: value } records (the tiles' seq under `seq`), for a readable diff. */

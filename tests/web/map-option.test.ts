@@ -1,11 +1,18 @@
 import { describe, expect, it } from 'vitest'
 import {
-  buildGridUpdate,
-  buildMapOption,
+  CLASS_COLORS,
+  buildLiveOption,
   buildOverdueUpdate,
   buildPulseUpdate,
   buildViewUpdate,
   buildWorkersUpdate,
+  classBounds,
+  classLegend,
+  classOf,
+  createBaseLayer,
+  createGridLayer,
+  frameMap,
+  type Bounds,
 } from '../../web/src/charts/map-option.ts'
 import type { GridAggregate } from '../../shared/live.ts'
 
@@ -19,27 +26,81 @@ const centroids = new Map<string, [number, number]>([
   ['430602001001002', [113.2, 29.4]],
   ['430602001001003', [113.3, 29.5]],
 ])
-type Update = { visualMap: { max: number }; series: { id: string; data: unknown[] }[] }
+const bounds: Bounds = [
+  [113, 29],
+  [114, 30],
+]
+const square = (x: number, y: number): [number, number][] => [
+  [x, y],
+  [x + 0.1, y],
+  [x + 0.1, y + 0.1],
+  [x, y + 0.1],
+  [x, y],
+]
+const features = grids.map((g, i) => ({ code: g[0], rings: [square(113 + i * 0.2, 29.2)] }))
 
-describe('buildGridUpdate', () => {
-  it('colours every grid by the chosen measure and scales the legend to the largest value', () => {
-    const u = buildGridUpdate(grids, 'reported') as Update
-    const data = u.series.find((s) => s.id === 'grids')!.data as { name: string; value: number }[]
-    expect(data.map((d) => [d.name, d.value])).toEqual([
+/** Call a custom series' renderItem for every item, with a projection that doubles coordinates. */
+function render(option: unknown) {
+  const s = (option as { series: { renderItem: (...a: unknown[]) => unknown; data: unknown[] }[] }).series[0]!
+  return (data: unknown[]) =>
+    data.map((_, dataIndex) => s.renderItem({ dataIndex }, { coord: (p: number[]) => p.map((v) => v * 2) }))
+}
+
+describe('colour classes', () => {
+  it('keep 0 apart, use single values up to 5, then round steps covering the largest value', () => {
+    expect(classBounds(0)).toEqual([1, 2, 3, 4])
+    expect(classBounds(5)).toEqual([1, 2, 3, 4])
+    expect(classBounds(9)).toEqual([2, 4, 6, 8])
+    expect(classBounds(37)).toEqual([10, 20, 30, 40])
+    const b = classBounds(9)
+    expect([0, 1, 2, 3, 8, 9, 100].map((v) => classOf(v, b))).toEqual([0, 1, 1, 2, 4, 5, 5])
+  })
+
+  it('label every class for the legend, one colour each', () => {
+    expect(classLegend([1, 2, 3, 4]).map((r) => r.label)).toEqual(['0', '1', '2', '3', '4', '≥ 5'])
+    const rows = classLegend([2, 4, 6, 8])
+    expect(rows.map((r) => r.label)).toEqual(['0', '1–2', '3–4', '5–6', '7–8', '≥ 9'])
+    expect(rows.map((r) => r.color)).toEqual(CLASS_COLORS)
+  })
+})
+
+describe('createGridLayer', () => {
+  it('classifies every grid by the chosen measure and draws each class as one path', () => {
+    const layer = createGridLayer(features, bounds, 16)
+    const u = layer.update(grids, 'reported')
+    expect([...u.classes]).toEqual([
       ['430602001001001', 5],
       ['430602001001002', 1],
       ['430602001001003', 0],
     ])
-    expect(u.visualMap.max).toBe(5)
-    expect((buildGridUpdate(grids, 'open') as Update).visualMap.max).toBe(7)
+    const data = (u.option as { series: { id: string; data: unknown[] }[] }).series[0]!.data
+    const items = render(layer.option())(data) as {
+      shape: { polys: number[][][] }
+      style: { fill: string | null; stroke: string }
+    }[]
+    // One item per class plus the overdue outline; each grid's ring lands in its class's path, projected.
+    expect(items).toHaveLength(CLASS_COLORS.length + 1)
+    expect(items[5]!.shape.polys).toEqual([square(113, 29.2).map((p) => p.map((v) => v * 2))])
+    expect(items[1]!.shape.polys).toHaveLength(1)
+    expect(items[0]!.shape.polys).toHaveLength(1)
+    expect(items[2]!.shape.polys).toHaveLength(0)
+    expect(items[5]!.style.fill).toBe(CLASS_COLORS[5])
   })
 
-  it('outlines in red only the grids with overdue events', () => {
-    const data = (buildGridUpdate(grids, 'open') as Update).series[0]!.data as {
-      name: string
-      itemStyle?: object
-    }[]
-    expect(data.filter((d) => d.itemStyle).map((d) => d.name)).toEqual(['430602001001002'])
+  it('outlines in red only the grids with overdue events, whatever the measure', () => {
+    const layer = createGridLayer(features, bounds, 16)
+    const u = layer.update(grids, 'patrol')
+    const data = (u.option as { series: { data: unknown[] }[] }).series[0]!.data
+    const items = render(layer.option())(data) as { shape: { polys: number[][][] }; style: { fill: null } }[]
+    const outline = items.at(-1)!
+    expect(outline.style.fill).toBeNull()
+    expect(outline.shape.polys).toEqual([square(113.2, 29.2).map((p) => p.map((v) => v * 2))])
+  })
+
+  it('reclassifies when the measure changes', () => {
+    const layer = createGridLayer(features, bounds, 16)
+    expect(layer.update(grids, 'open').classes.get('430602001001002')).toBe(4)
+    expect(layer.update(grids, 'overdue').classes.get('430602001001002')).toBe(2)
   })
 })
 
@@ -65,43 +126,55 @@ describe('buildPulseUpdate', () => {
   })
 })
 
-describe('buildMapOption', () => {
-  it('declares stable series ids so updates merge into the chart created once', () => {
-    const o = buildMapOption({
-      gridsMap: 'g',
-      streetsMap: 's',
-      bounding: [
-        [113, 29],
-        [114, 30],
-      ],
-      facilities: [
-        { kind: 'clinic', name: 'a', lng: 113.1, lat: 29.1 },
-        { kind: 'school', name: 'b', lng: 113.2, lat: 29.2 },
-      ],
-      facilityLabels: { clinic: '医疗卫生', school: '学校' },
-      measureLabel: '待办事件',
-      fontSize: 16,
-    }) as { series: { id: string }[]; geo: { id: string }[] }
-    expect(o.series.map((s) => s.id)).toEqual([
-      'grids',
-      'overdue',
-      'workers',
-      'pulse',
-      'facility-clinic',
-      'facility-school',
-    ])
-    expect(o.geo.map((g) => g.id)).toEqual(['grids', 'streets'])
+describe('the stacked map charts', () => {
+  type O = { series: { id: string }[]; geo: { id: string; map: string; boundingCoords: Bounds }[] }
+  const baseLayer = createBaseLayer({
+    bounds,
+    streets: [[square(113, 29)]],
+    facilities: [
+      { kind: 'clinic', name: 'a', lng: 113.1, lat: 29.1 },
+      { kind: 'school', name: 'b', lng: 113.2, lat: 29.2 },
+    ],
+    kinds: ['clinic', 'school'],
+    facilityLabels: { clinic: '医疗卫生', school: '学校' },
+    fontSize: 16,
+  })
+  const base = baseLayer.option() as O
+  const live = buildLiveOption(bounds, 16) as O
+  const grid = createGridLayer(features, bounds, 16).option() as O
+
+  it('declare stable series ids so updates merge into charts created once', () => {
+    expect(base.series.map((s) => s.id)).toEqual(['streets', 'focus', 'facility-clinic', 'facility-school'])
+    expect(live.series.map((s) => s.id)).toEqual(['workers', 'pulse', 'overdue'])
+    expect(grid.series.map((s) => s.id)).toEqual(['grids'])
   })
 
-  it('moves both map layers together for the tour', () => {
+  it('share one frame geo, so a coordinate lands on the same pixel in all three', () => {
+    const geos = [base, live, grid].map((o) => o.geo)
+    for (const g of geos) expect(g).toEqual(geos[0])
+    expect(geos[0]![0]!.boundingCoords).toEqual(bounds)
+    const frame = frameMap(bounds).features[0]!.geometry.coordinates[0]!
+    expect(frame[0]).toEqual([113, 29])
+    expect(frame[2]).toEqual([114, 30])
+  })
+
+  it('outline the street the tour shows, and nothing once it is back on the district', () => {
+    const on = baseLayer.focus([square(113.5, 29.5)]) as { series: { id: string; data: unknown[] }[] }
+    expect(on.series[0]).toMatchObject({ id: 'focus', data: [[0]] })
+    const [item] = render({ series: [base.series[1]] })(on.series[0]!.data) as {
+      shape: { polys: number[][][] }
+    }[]
+    expect(item!.shape.polys).toEqual([square(113.5, 29.5).map((p) => p.map((v) => v * 2))])
+    const off = baseLayer.focus(null) as { series: { data: unknown[] }[] }
+    expect(off.series[0]!.data).toEqual([])
+  })
+
+  it('move together for the tour', () => {
     const u = buildViewUpdate({ center: [113.1, 29.3], zoom: 3 }) as { geo: { id: string; zoom: number }[] }
-    expect(u.geo.map((g) => [g.id, g.zoom])).toEqual([
-      ['grids', 3],
-      ['streets', 3],
-    ])
+    expect(u.geo).toEqual([{ id: 'frame', center: [113.1, 29.3], zoom: 3 }])
   })
 
-  it('hands worker positions to the large scatter as they are (no per-point objects)', () => {
+  it('hand worker positions to the large scatter as they are (no per-point objects)', () => {
     const pts = new Float64Array([113.1, 29.3, 113.2, 29.4])
     const u = buildWorkersUpdate(pts) as { series: { id: string; data: unknown }[] }
     expect(u.series[0]!.data).toBe(pts)

@@ -9,7 +9,7 @@ export const THEME = {
   alarm: '#ff453a',
   ok: '#3ddc97',
 }
-export const SEQUENTIAL = ['#2a1a4a', '#3b528b', '#21918c', '#5ec962', '#fde725']
+export const SEQUENTIAL = ['#482878', '#3e4a89', '#21918c', '#5ec962', '#fde725']
 export const CATEGORICAL = [
   '#56b4e9',
   '#e69f00',
