@@ -86,6 +86,11 @@ export interface Snapshot {
   workerIds?: string[]
   /** Latest known positions, same encoding as a positions frame (internal roles only). */
   positions?: PositionsFrame
+  /**
+   * Events overdue now, as the overdue alerts they raised (at = their deadline), most recent first,
+   * capped (internal roles only): a screen that connects later still lists what is flashing red.
+   */
+  alerts?: AlertFrame[]
 }
 
 export type Response<T> = { ok: true; data: T } | { ok: false; error: { code: string; message: string } }

@@ -10,6 +10,7 @@ import type { Logger } from 'pino'
 import { Server, type Socket } from 'socket.io'
 import { parseRegionCode, isWithin } from '../../shared/regions.ts'
 import {
+  type AlertFrame,
   type ClientToServerEvents,
   type KpiFrame,
   type ServerToClientEvents,
@@ -44,6 +45,8 @@ export interface LiveServerOptions {
 }
 
 const REPLAY_PAGE = 500
+/** Overdue alerts in a subscribe snapshot, at most (the wall lists 30). */
+const ALERTS_CAP = 30
 const audienceOf = (role: SocketData['role']): Audience | null =>
   role === 'admin' || role === 'officer' ? 'full' : role === 'leader' ? 'masked' : null
 
@@ -174,6 +177,17 @@ export function createLiveServer(o: LiveServerOptions) {
     values: o.state.kpis(region, now),
   })
 
+  /** The alert an event raised when it fell overdue at `at`. */
+  const overdueAlert = (e: GridEvent, at: number): AlertFrame => ({
+    kind: 'overdue',
+    at: formatIsoWithOffset(at, tz),
+    seq: e.seq,
+    eventId: e.id,
+    gridCode: e.gridCode,
+    category: e.category,
+    deadline: formatIsoWithOffset(e.deadline!, tz),
+  })
+
   function snapshot(socket: LiveSocket, region: string): Snapshot {
     const now = o.clock.now()
     const audience = audienceOf(socket.data.role)
@@ -188,6 +202,7 @@ export function createLiveServer(o: LiveServerOptions) {
       openEvents: o.state.openEvents(region, o.openEventsCap ?? 200).map((e) => liveEvent(e, audience, tz)),
       workerIds,
       positions: encodePositions(lastPings, workerIndex, now, tz),
+      alerts: o.state.overdueEvents(region, now, ALERTS_CAP).map((e) => overdueAlert(e, e.deadline!)),
     }
   }
 
@@ -272,15 +287,7 @@ export function createLiveServer(o: LiveServerOptions) {
     }
     for (const a of t.overdue) {
       const e = a.event
-      const frame = {
-        kind: 'overdue' as const,
-        at: formatIsoWithOffset(a.at, tz),
-        seq: e.seq,
-        eventId: e.id,
-        gridCode: e.gridCode,
-        category: e.category,
-        deadline: formatIsoWithOffset(e.deadline!, tz),
-      }
+      const frame = overdueAlert(e, a.at)
       nsp.to([...changeRooms(e.gridCode, 'full'), ...changeRooms(e.gridCode, 'masked')]).emit('alert', frame)
     }
     for (const s of t.surges) {

@@ -237,6 +237,12 @@ export function createLiveState(deps: {
       list.sort((a, b) => b.reportedAt - a.reportedAt || (a.id < b.id ? 1 : -1))
       return list.slice(0, cap)
     },
+    /** Open events in the region past their deadline at `now`, latest deadline first. */
+    overdueEvents(region: string, now: number, cap: number): GridEvent[] {
+      const list = [...open.values()].filter((e) => e.gridCode.startsWith(region) && isOverdue(e, now))
+      list.sort((a, b) => b.deadline! - a.deadline! || (a.id < b.id ? 1 : -1))
+      return list.slice(0, cap)
+    },
     lastPings: () => lastPing,
     /** Regions and grids touched since the last call. */
     takeDirty(): { regions: Set<string>; grids: Set<string> } {

@@ -226,6 +226,10 @@ describe('kpis frames equal GET /api/v1/kpis at the same seq', () => {
       const http = await call<HttpKpis>(srv.http, `/api/v1/kpis?region=${region}`, { token: officer })
       expect(ack.data.kpis.seq, region).toBe(http.body.seq)
       expect(ack.data.kpis.values, region).toEqual(http.body.values)
+      // What is overdue now is listed as alerts, one per overdue open event (fewer than the cap here).
+      const alerts = ack.data.alerts ?? []
+      expect(alerts.length, region).toBe(http.body.values.overdueOpen)
+      for (const a of alerts) expect(a.kind === 'overdue' && a.gridCode.startsWith(region)).toBe(true)
     }
   })
 })

@@ -59,6 +59,32 @@ describe('event store', () => {
     expect(e.alerts.length).toBe(30)
     expect(e.pulses.length).toBeLessThanOrEqual(20)
   })
+
+  it("lists a snapshot's overdue alerts in place of earlier overdue ones, keeping surges, newest first", () => {
+    const e = useEventStore()
+    const overdue = (id: string, at: string) => ({
+      kind: 'overdue' as const,
+      at,
+      seq: 1,
+      eventId: id,
+      gridCode: 'g',
+      category: 'CG0101',
+      deadline: at,
+    })
+    e.applyAlert(overdue('E-handled-since', '2026-11-30T09:00:00.000+08:00'))
+    e.applyAlert({
+      kind: 'surge',
+      at: '2026-11-30T10:30:00.000+08:00',
+      gridCode: 'g',
+      lastHour: 6,
+      baseline: 1,
+    })
+    e.seedAlerts([
+      overdue('E2', '2026-11-30T11:00:00.000+08:00'),
+      overdue('E1', '2026-11-30T08:00:00.000+08:00'),
+    ])
+    expect(e.alerts.map((a) => (a.kind === 'overdue' ? a.eventId : 'surge'))).toEqual(['E2', 'surge', 'E1'])
+  })
 })
 
 describe('stats store', () => {

@@ -32,6 +32,7 @@ export function bindLive(opts: { url: string; token: string; region: string; now
         grids.replaceAll(s.grids)
         if (s.workerIds) positions.reset(s.workerIds)
         if (s.positions) positions.apply(s.positions)
+        if (s.alerts) events.seedAlerts(s.alerts)
       },
       kpis: (f) => kpis.apply(f),
       grids: (f) => grids.apply(f.grids),

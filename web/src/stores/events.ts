@@ -22,9 +22,18 @@ export const useEventStore = defineStore('events', () => {
   const applyAlert = (a: AlertFrame) => {
     alerts.value = [a, ...alerts.value].slice(0, ALERTS_MAX)
   }
+  /**
+   * A subscribe snapshot's overdue alerts (what is overdue now): they replace the overdue alerts
+   * listed so far; surge alerts stay. Newest first, bounded.
+   */
+  const seedAlerts = (list: AlertFrame[]) => {
+    alerts.value = [...list, ...alerts.value.filter((a) => a.kind === 'surge')]
+      .sort((a, b) => Date.parse(b.at) - Date.parse(a.at))
+      .slice(0, ALERTS_MAX)
+  }
   const expirePulses = (now: number) => {
     const kept = pulses.value.filter((p) => now - p.at < PULSE_MS)
     if (kept.length !== pulses.value.length) pulses.value = kept
   }
-  return { ticker, alerts, pulses, applyChange, applyAlert, expirePulses }
+  return { ticker, alerts, pulses, applyChange, applyAlert, seedAlerts, expirePulses }
 })
