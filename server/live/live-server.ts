@@ -109,13 +109,21 @@ export function createLiveServer(o: LiveServerOptions) {
       scope: region ?? o.city.district.code,
       ...(expiresAt ? { expiresAt } : {}),
       ...(jti ? { jti } : {}),
-      sent: since ?? o.state.seq,
+      sent: since ?? headSeq(),
       subscribed: null,
       replaying: false,
       lagging: false,
     }
     next()
   })
+
+  /**
+   * The last committed seq: every change up to it has been emitted to the live rooms (changes are
+   * announced synchronously at COMMIT). A restored store may be behind a client's `since`: then the
+   * head, not the client, is the truth.
+   */
+  let committed = 0
+  const headSeq = () => Math.max(committed, o.state.seq)
 
   const changeRooms = (grid: string, audience: Audience) => ancestors(grid).map((r) => `chg:${audience}:${r}`)
 
@@ -138,7 +146,7 @@ export function createLiveServer(o: LiveServerOptions) {
     const audience = audienceOf(socket.data.role)
     if (!audience) {
       // Nothing to replay for aggregates-only sockets: live at once.
-      socket.emit('synced', { seq: o.state.seq })
+      socket.emit('synced', { seq: headSeq() })
       return
     }
     socket.data.replaying = true
@@ -155,8 +163,10 @@ export function createLiveServer(o: LiveServerOptions) {
         if (buffered(socket) > maxBuffered / 4) await drained(socket)
         if (!socket.connected) return
         // No await between this check and the join: nothing can commit in between.
-        if (page.length < REPLAY_PAGE && socket.data.sent >= o.state.seq) {
-          socket.data.sent = o.state.seq
+        // The head, not the live state's seq: while the state rebuilds (start, a new day) it lags
+        // behind changes already committed, sent by replay and emitted to the rooms.
+        if (page.length < REPLAY_PAGE && socket.data.sent >= headSeq()) {
+          socket.data.sent = headSeq()
           socket.join([`chg:${audience}:${socket.data.scope}`, `pos:${socket.data.scope}`])
           socket.data.replaying = false
           socket.emit('synced', { seq: socket.data.sent })
@@ -250,6 +260,7 @@ export function createLiveServer(o: LiveServerOptions) {
   })
 
   function onChange(change: Change, event: GridEvent): void {
+    if (change.seq > committed) committed = change.seq
     nsp.to(changeRooms(change.gridCode, 'full')).emit('change', changeFrame(change, event, 'full', tz))
     nsp.to(changeRooms(change.gridCode, 'masked')).emit('change', changeFrame(change, event, 'masked', tz))
   }
@@ -266,9 +277,9 @@ export function createLiveServer(o: LiveServerOptions) {
     for (const socket of nsp.sockets.values()) {
       const buffered = (socket.conn as unknown as { writeBuffer: unknown[] }).writeBuffer.length
       if (!socket.data.lagging && !socket.data.replaying && buffered > maxBuffered) {
-        // Everything up to state.seq is already queued for it; it resumes from there by replay.
+        // Everything up to the head is already queued for it; it resumes from there by replay.
         for (const room of socket.rooms) if (room !== socket.id) socket.leave(room)
-        socket.data.sent = o.state.seq
+        socket.data.sent = headSeq()
         socket.data.lagging = true
       } else if (socket.data.lagging && buffered < maxBuffered / 4) {
         socket.data.lagging = false
