@@ -106,6 +106,19 @@ describe('a raw socket.io-client on /live', () => {
     expectExactlyTheLog(c.changes(), log)
     c.close()
   })
+
+  it('a since ahead of the log (a store restored from backup) hands over at the head, then streams', async () => {
+    const h = await head()
+    const c = await connectSynced(srv.base, { token: officer, since: h + 1000 })
+    // The server's head is the truth: synced says where the log is, and new changes are not
+    // mistaken for ones the client already has.
+    expect(c.of<{ seq: number }>('synced')[0]!.seq).toBe(h)
+    const last = await driver.run(5)
+    await until(() => c.changes().length >= 5, 'the new changes')
+    expectExactlyTheLog(c.changes(), await logAfter(srv.http, h))
+    expect(c.changes().at(-1)!.seq).toBe(last)
+    c.close()
+  })
 })
 
 describe('the web createLiveClient', () => {
