@@ -217,9 +217,12 @@ async function main(): Promise<void> {
     const version = browser.version()
     if (process.env.REPORT === '0') return
     appendSection(
-      'Wall rendering under load (bench:wall)',
+      // Another screen size gets its own section, beside the default one.
+      WIDTH === 1920 && HEIGHT === 1080
+        ? 'Wall rendering under load (bench:wall)'
+        : `Wall rendering under load (bench:wall, ${WIDTH}×${HEIGHT})`,
       [
-        `Command: \`SOAK_MINUTES=${SOAK_MINUTES} npm run bench:wall\` (warm-up ${WARMUP_SECONDS} s, then a ${SOAK_MINUTES}-minute soak). ` +
+        `Command: \`${process.env.SIZE ? `SIZE=${process.env.SIZE} ` : ''}SOAK_MINUTES=${SOAK_MINUTES} npm run bench:wall\` (warm-up ${WARMUP_SECONDS} s, then a ${SOAK_MINUTES}-minute soak). ` +
           `Headless Chromium ${version} (\`--disable-gpu\`: software rendering), viewport ${WIDTH}×${HEIGHT}, device pixel ratio 1.`,
         '',
         `Load: ${WORKERS.toLocaleString('en')} workers moving (one \`positions\` frame a second), all ${driver.grids} grids changed ` +
