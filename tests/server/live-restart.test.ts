@@ -125,13 +125,18 @@ const upTo = <T extends { seq: number }>(xs: T[], seq: number): T[] => xs.filter
 describe('after kill -9 and a restart on the same port and data directory', () => {
   it('createLiveClient ends with every committed change exactly once', async () => {
     const log = upTo(await logAfter(httpRequester(base), clientStart), headSeq)
-    expect(log.length).toBeGreaterThan(60)
+    // Labelled: when this fails under load, the message says which part and with what numbers.
+    const at = `clientStart ${clientStart}, seqAtKill ${seqAtKill}, seqAtRestart ${seqAtRestart}, head ${headSeq}`
+    expect(log.length, at).toBeGreaterThan(60)
     expectExactlyTheLog(upTo(applied, headSeq), log)
     // The simulator caught up on restart: those changes came by replay, before the client was live.
-    expect(seqAtRestart).toBeGreaterThan(seqAtKill)
-    expect(applied.some((f) => f.seq > seqAtKill && f.seq <= seqAtRestart)).toBe(true)
+    expect(seqAtRestart, at).toBeGreaterThan(seqAtKill)
+    expect(
+      applied.some((f) => f.seq > seqAtKill && f.seq <= seqAtRestart),
+      `a change between the kill and the restart; ${at}`,
+    ).toBe(true)
     // It subscribed again after reconnecting (a fresh snapshot).
-    expect(snapshots).toBeGreaterThanOrEqual(2)
+    expect(snapshots, 'snapshots').toBeGreaterThanOrEqual(2)
   })
 
   it('a raw socket.io-client with auth as a function sending its last seq does too', async () => {
