@@ -4,7 +4,7 @@
  * PUBLIC public sockets from a separate client process, posts probe events, and measures delivered
  * frames/s, ingest-to-client latency p50/p99, server RSS per connection and server CPU.
  * Writes a section to BENCHMARKS.md. Options (env): INTERNAL (2000), PUBLIC (10000), SECONDS (30),
- * SIM_SPEED (10), MODES (coalesced,naive).
+ * SIM_SPEED (10), MODES (coalesced,naive), REPORT (0: print only, leave BENCHMARKS.md).
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
@@ -233,8 +233,8 @@ async function main() {
       ? ''
       : `Delivered updates per server CPU-second, coalesced vs naive: **${ratio.toFixed(1)}×** (target ≥ 5×). Targets: internal p99 ≤ 400 ms at 2,000 internal clients; 10,000 public clients on one process; ≤ 100 KB RSS per connection.`,
   ].join('\n')
-  appendSection('Live fan-out (`npm run bench:fanout`)', body)
   console.log(body)
+  if (process.env.REPORT !== '0') appendSection('Live fan-out (`npm run bench:fanout`)', body)
 }
 
 void main().catch((err) => {
