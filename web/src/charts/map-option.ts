@@ -89,6 +89,14 @@ function frameGeo(bounds: Bounds, view: MapView) {
   }
 }
 
+/** What all three charts share: transparent, no animation, the frame geo. */
+const chartOf = (bounds: Bounds, view: MapView, series: object[]): EChartsCoreOption => ({
+  backgroundColor: 'transparent',
+  animation: false,
+  geo: [frameGeo(bounds, view)],
+  series,
+})
+
 /** What a custom series' renderItem gets (the part used here). */
 interface RenderParams {
   dataIndex: number
@@ -142,11 +150,8 @@ export interface BaseChart {
 export function createBaseLayer(base: BaseLayer): BaseChart {
   const project = projector(base.streets, base.bounds)
   let focus: Ring[] = []
-  const option = (view: MapView = {}): EChartsCoreOption => ({
-    backgroundColor: 'transparent',
-    animation: false,
-    geo: [frameGeo(base.bounds, view)],
-    series: [
+  const option = (view: MapView = {}): EChartsCoreOption =>
+    chartOf(base.bounds, view, [
       {
         id: 'streets',
         type: 'custom',
@@ -194,8 +199,7 @@ export function createBaseLayer(base: BaseLayer): BaseChart {
         silent: true,
         data: base.facilities.filter((f) => f.kind === k).map((f) => [f.lng, f.lat]),
       })),
-    ],
-  })
+    ])
   return {
     option,
     focus(rings) {
@@ -252,7 +256,9 @@ export interface GridLayer {
   update(
     grids: Iterable<GridAggregate>,
     measure: Measure,
-  ): { option: EChartsCoreOption; legend: { color: string; label: string }[]; classes: Map<string, number> }
+  ): { option: EChartsCoreOption; legend: { color: string; label: string }[] }
+  /** The colour class a grid got from the last update. */
+  classOf(code: string): number | undefined
 }
 
 export function createGridLayer(
@@ -284,30 +290,29 @@ export function createGridLayer(
   }
   const items = Array.from({ length: CLASSES + 1 }, (_, i) => [i])
   return {
-    option: (view = {}) => ({
-      backgroundColor: 'transparent',
-      animation: false,
-      geo: [frameGeo(bounds, view)],
-      series: [{ id: 'grids', type: 'custom', coordinateSystem: 'geo', silent: true, renderItem, data: [] }],
-    }),
+    option: (view = {}) =>
+      chartOf(bounds, view, [
+        { id: 'grids', type: 'custom', coordinateSystem: 'geo', silent: true, renderItem, data: [] },
+      ]),
     update(grids, measure) {
       const idx = MEASURE_INDEX[measure]
       const list = [...grids]
       let max = 0
       for (const g of list) if (g[idx] > max) max = g[idx]
       const b = classBounds(max)
-      const classes = new Map<string, number>()
       cls.fill(0)
       overdue.fill(0)
       for (const g of list) {
         const i = index.get(g[0])
-        const c = classOf(g[idx], b)
-        classes.set(g[0], c)
         if (i === undefined) continue
-        cls[i] = c
+        cls[i] = classOf(g[idx], b)
         overdue[i] = g[2] > 0 ? 1 : 0
       }
-      return { option: { series: [{ id: 'grids', data: items }] }, legend: classLegend(b), classes }
+      return { option: { series: [{ id: 'grids', data: items }] }, legend: classLegend(b) }
+    },
+    classOf(code) {
+      const i = index.get(code)
+      return i === undefined ? undefined : cls[i]
     },
   }
 }
@@ -316,53 +321,48 @@ export function createGridLayer(
 // Live chart: workers, pulses, overdue markers.
 
 export function buildLiveOption(bounds: Bounds, fontSize: number, view: MapView = {}): EChartsCoreOption {
-  return {
-    backgroundColor: 'transparent',
-    animation: false,
-    geo: [frameGeo(bounds, view)],
-    series: [
-      {
-        // One large scatter: all positions drawn as one path. (A custom series drawing them as one
-        // path measured no faster: the cost is filling 6,000 marks, not the data pipeline.)
-        id: 'workers',
-        type: 'scatter',
-        coordinateSystem: 'geo',
-        // A typed array carries no names: ECharts needs its two dimensions spelled out.
-        dimensions: ['lng', 'lat'],
-        large: true,
-        largeThreshold: 500,
-        // Squares: on a large screen (marks of 4 px and more, where ECharts stops filling plain
-        // rectangles) a square is four line segments where a circle is four curves, for 6,000 marks.
-        symbol: 'rect',
-        symbolSize: Math.max(2.5, fontSize * 0.22),
-        itemStyle: { color: '#d7e9ff', opacity: 0.85 },
-        z: 4,
-        silent: true,
-        data: new Float64Array(0),
-      },
-      {
-        id: 'pulse',
-        type: 'scatter',
-        coordinateSystem: 'geo',
-        z: 7,
-        silent: true,
-        symbolSize: fontSize * 0.8,
-        itemStyle: { color: 'transparent', borderColor: '#f0e442', borderWidth: 2.5 },
-        data: [],
-      },
-      {
-        // Flashing red (闪红灯): a plain scatter blinked by the once-a-second tick.
-        id: 'overdue',
-        type: 'scatter',
-        coordinateSystem: 'geo',
-        z: 6,
-        silent: true,
-        symbolSize: fontSize * 1.1,
-        itemStyle: { color: THEME.alarm, borderColor: '#ffd0cc', borderWidth: 1.5 },
-        data: [],
-      },
-    ],
-  }
+  return chartOf(bounds, view, [
+    {
+      // One large scatter: all positions drawn as one path. (A custom series drawing them as one
+      // path measured no faster: the cost is filling 6,000 marks, not the data pipeline.)
+      id: 'workers',
+      type: 'scatter',
+      coordinateSystem: 'geo',
+      // A typed array carries no names: ECharts needs its two dimensions spelled out.
+      dimensions: ['lng', 'lat'],
+      large: true,
+      largeThreshold: 500,
+      // Squares: on a large screen (marks of 4 px and more, where ECharts stops filling plain
+      // rectangles) a square is four line segments where a circle is four curves, for 6,000 marks.
+      symbol: 'rect',
+      symbolSize: Math.max(2.5, fontSize * 0.22),
+      itemStyle: { color: '#d7e9ff', opacity: 0.85 },
+      z: 4,
+      silent: true,
+      data: new Float64Array(0),
+    },
+    {
+      id: 'pulse',
+      type: 'scatter',
+      coordinateSystem: 'geo',
+      z: 7,
+      silent: true,
+      symbolSize: fontSize * 0.8,
+      itemStyle: { color: 'transparent', borderColor: '#f0e442', borderWidth: 2.5 },
+      data: [],
+    },
+    {
+      // Flashing red (闪红灯): a plain scatter blinked by the once-a-second tick.
+      id: 'overdue',
+      type: 'scatter',
+      coordinateSystem: 'geo',
+      z: 6,
+      silent: true,
+      symbolSize: fontSize * 1.1,
+      itemStyle: { color: THEME.alarm, borderColor: '#ffd0cc', borderWidth: 1.5 },
+      data: [],
+    },
+  ])
 }
 
 /** The flashing markers on grids with overdue events: shown on one tick, dimmed on the next. */
