@@ -122,6 +122,8 @@ export const kpisQuerySchema = z
     region: regionCodeSchema(),
     from: isoInstantSchema.optional(),
     to: isoInstantSchema.optional(),
+    /** Read the figures as they stood at this past instant (default: now). */
+    at: isoInstantSchema.optional(),
   })
   .superRefine(orderedPeriod)
 

@@ -12,6 +12,8 @@ export interface KpiReport {
   region: string
   from: number
   to: number
+  /** The instant the figures were read at: now, or the past instant asked for. */
+  at: number
   seq: number
   values: KpiValues
 }
@@ -24,7 +26,12 @@ export interface RankingRow {
 }
 
 export interface KpiService {
-  kpis(region: string, from: number, to: number): Promise<KpiReport>
+  /**
+   * Every KPI of the region over [from, to), as the figures stand now; or, with `at` in the past,
+   * as they stood at `at` (events in their state then, overdue then, on duty then, rounds by then):
+   * the figures a wall showed at that instant, which is what "vs yesterday" compares with.
+   */
+  kpis(region: string, from: number, to: number, at?: number): Promise<KpiReport>
   rankings(
     level: 'street' | 'community',
     from: number,
@@ -77,16 +84,24 @@ export function createKpiService(deps: {
     })
   }
 
-  const snapshot = (region: string, from: number, to: number, now: number) =>
-    store.kpiSnapshot(region, from, to, dayOf(now), now - ONLINE_WINDOW_MS)
+  const snapshot = (region: string, from: number, to: number, now: number, past = false) =>
+    store.kpiSnapshot(region, from, to, dayOf(now), now - ONLINE_WINDOW_MS, past ? now : undefined)
 
   return {
     dayOf,
-    async kpis(region, from, to) {
+    async kpis(region, from, to, at) {
       const node = city.region(region)!
       const now = clock.now()
-      const snap = await snapshot(region, from, to, now)
-      return { region, from, to, seq: snap.seq, values: valuesFor(node, snap, snap.events, from, to, now) }
+      const t = at !== undefined && at < now ? at : now
+      const snap = await snapshot(region, from, to, t, t < now)
+      return {
+        region,
+        from,
+        to,
+        at: t,
+        seq: snap.seq,
+        values: valuesFor(node, snap, snap.events, from, to, t),
+      }
     },
     async rankings(level, from, to) {
       const now = clock.now()

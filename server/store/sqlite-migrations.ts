@@ -84,4 +84,10 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   CREATE INDEX events_handled_grid ON events (handled_at, grid_code);
   CREATE INDEX events_closed_grid ON events (closed_at, grid_code);
   `,
+  // 5: KPIs as they stood at a past instant: the events changed since then, and a worker's pings
+  //    around then (for the rounds still going on at that instant)
+  `
+  CREATE INDEX events_updated ON events (updated_at);
+  CREATE INDEX positions_worker_at ON positions (worker_id, at);
+  `,
 ]

@@ -21,6 +21,15 @@ import {
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.ts'
 import { changeFromRow, eventFromRow, eventToRow, type ChangeRow, type EventRow } from './rows.ts'
 
+/** A patrol run counts as a round once it has lasted this long (DESIGN.md §2). */
+const MIN_ROUND_MS = 15 * 60_000
+
+const countByGrid = (rows: { g: string }[]): Map<string, number> => {
+  const m = new Map<string, number>()
+  for (const r of rows) m.set(r.g, (m.get(r.g) ?? 0) + 1)
+  return m
+}
+
 const EVENT_COLUMNS = [
   'id',
   'seq',
@@ -131,6 +140,116 @@ export function createSqliteStore(file: string): Store {
   const nextEventId = (): string => {
     const n = (st('SELECT COALESCE(MAX(rowid), 0) AS n FROM events').get() as { n: number }).n + 1
     return 'E' + String(n).padStart(8, '0')
+  }
+
+  /** The region's events any KPI of [from, to) can count, as they stand now (see `Store.kpiSnapshot`). */
+  const relevantEvents = (lo: string, hi: string, from: number, to: number, extra = '', ...args: number[]) =>
+    (
+      st(
+        `SELECT * FROM events WHERE grid_code >= ? AND grid_code < ? ${extra} AND (
+           (reported_at >= ? AND reported_at < ?) OR
+           (first_dispatched_at >= ? AND first_dispatched_at < ?) OR
+           (evaluated_at >= ? AND evaluated_at < ?) OR
+           status NOT IN ('closed', 'cancelled'))`,
+      ).all(lo, hi, ...args, from, to, from, to, from, to) as EventRow[]
+    ).map(eventFromRow)
+
+  const snapshotNow = (
+    region: string,
+    from: number,
+    to: number,
+    day: { start: number; end: number },
+    onlineSince: number,
+  ): KpiSnapshot => {
+    const lo = region
+    const hi = region + ':'
+    const roundRows = st(
+      `SELECT grid_code AS g, worker_id AS w, started_at AS s FROM patrol_rounds
+       WHERE grid_code >= ? AND grid_code < ? AND ended_at >= ? AND ended_at < ?`,
+    ).all(lo, hi, day.start, day.end) as { g: string; w: string; s: number }[]
+    const online = st(
+      `SELECT grid_code AS g, COUNT(*) AS n FROM workers
+       WHERE grid_code >= ? AND grid_code < ? AND last_ping_at >= ? GROUP BY grid_code`,
+    ).all(lo, hi, onlineSince) as { g: string; n: number }[]
+    return {
+      seq: lastSeq(),
+      events: relevantEvents(lo, hi, from, to),
+      roundsByGrid: countByGrid(roundRows),
+      roundKeys: roundRows.map((r) => `${r.w}|${r.s}`),
+      onlineByGrid: new Map(online.map((r) => [r.g, r.n])),
+      positions: (
+        st(
+          `SELECT id, last_lat AS lat, last_lng AS lng, last_ping_at AS at FROM workers
+           WHERE grid_code >= ? AND grid_code < ? AND last_ping_at >= ? ORDER BY id`,
+        ).all(lo, hi, onlineSince) as { id: string; lat: number; lng: number; at: number }[]
+      ).map((r) => ({ workerId: r.id, lat: r.lat, lng: r.lng, at: r.at })),
+    }
+  }
+
+  /**
+   * The snapshot as the log stood at `at`. An event untouched since `at` is read as it is; one
+   * changed later is folded again from its changes at or before `at` (a change's `at` never goes
+   * back within one event, so these are a prefix of its log).
+   */
+  const snapshotAt = (
+    region: string,
+    from: number,
+    to: number,
+    day: { start: number; end: number },
+    onlineSince: number,
+    at: number,
+  ): KpiSnapshot => {
+    const lo = region
+    const hi = region + ':'
+    const events = relevantEvents(lo, hi, from, to, 'AND updated_at <= ?', at)
+    const rows = st(
+      `SELECT c.* FROM changes c JOIN events e ON e.id = c.event_id
+       WHERE e.updated_at > ? AND e.reported_at <= ? AND e.grid_code >= ? AND e.grid_code < ? AND c.at <= ?
+       ORDER BY c.event_id, c.seq`,
+    ).all(at, at, lo, hi, at) as (ChangeRow & { payload: string | null })[]
+    let state: GridEvent | null = null
+    const keep = (e: GridEvent | null): void => {
+      if (!e) return
+      const within = (t: number | null) => t !== null && t >= from && t < to
+      if (
+        within(e.reportedAt) ||
+        within(e.firstDispatchedAt) ||
+        within(e.evaluatedAt) ||
+        (e.status !== 'closed' && e.status !== 'cancelled')
+      )
+        events.push(e)
+    }
+    for (const row of rows) {
+      const change = changeFromRow(row)
+      if (change.action === 'report') {
+        keep(state)
+        state = initialState(change, JSON.parse(row.payload!) as ReportPayload, change.eventId)
+      } else if (state) state = applyChange(state, change)
+    }
+    keep(state)
+    // A round counts once it has lasted 15 minutes, on the day of its end. One still going on at
+    // `at` counts on `day` (which holds `at`) if, by `at`, its pings already spanned 15 minutes.
+    const roundRows = st(
+      `SELECT r.grid_code AS g, r.worker_id AS w, r.started_at AS s FROM patrol_rounds r
+       WHERE r.grid_code >= ? AND r.grid_code < ? AND r.ended_at >= ? AND (r.ended_at <= ? OR
+         EXISTS (SELECT 1 FROM positions p WHERE p.worker_id = r.worker_id
+                   AND p.at >= r.started_at + ? AND p.at <= ?))`,
+    ).all(lo, hi, day.start, at, MIN_ROUND_MS, at) as { g: string; w: string; s: number }[]
+    // Each worker's last raw ping in [onlineSince, at] (raw pings are kept for the retention only).
+    const pings = st(
+      `SELECT p.worker_id AS id, w.grid_code AS g, p.lat AS lat, p.lng AS lng, MAX(p.at) AS at
+       FROM positions p JOIN workers w ON w.id = p.worker_id
+       WHERE p.at >= ? AND p.at <= ? AND w.grid_code >= ? AND w.grid_code < ?
+       GROUP BY p.worker_id ORDER BY p.worker_id`,
+    ).all(onlineSince, at, lo, hi) as { id: string; g: string; lat: number; lng: number; at: number }[]
+    return {
+      seq: lastSeq(),
+      events,
+      roundsByGrid: countByGrid(roundRows),
+      roundKeys: roundRows.map((r) => `${r.w}|${r.s}`),
+      onlineByGrid: countByGrid(pings),
+      positions: pings.map((r) => ({ workerId: r.id, lat: r.lat, lng: r.lng, at: r.at })),
+    }
   }
 
   const store: Store = {
@@ -343,42 +462,11 @@ export function createSqliteStore(file: string): Store {
         return (st('SELECT COUNT(*) AS n FROM events').get() as { n: number }).n
       })
     },
-    async kpiSnapshot(region, from, to, day, onlineSince): Promise<KpiSnapshot> {
+    async kpiSnapshot(region, from, to, day, onlineSince, at?): Promise<KpiSnapshot> {
       // One read transaction: the events, rounds and seq are mutually consistent.
-      return run((): KpiSnapshot => {
-        const lo = region
-        const hi = region + ':'
-        const rows = st(
-          `SELECT * FROM events WHERE grid_code >= ? AND grid_code < ? AND (
-             (reported_at >= ? AND reported_at < ?) OR
-             (first_dispatched_at >= ? AND first_dispatched_at < ?) OR
-             (evaluated_at >= ? AND evaluated_at < ?) OR
-             status NOT IN ('closed', 'cancelled'))`,
-        ).all(lo, hi, from, to, from, to, from, to) as EventRow[]
-        const roundRows = st(
-          `SELECT grid_code AS g, worker_id AS w, started_at AS s FROM patrol_rounds
-           WHERE grid_code >= ? AND grid_code < ? AND ended_at >= ? AND ended_at < ?`,
-        ).all(lo, hi, day.start, day.end) as { g: string; w: string; s: number }[]
-        const rounds = new Map<string, number>()
-        for (const r of roundRows) rounds.set(r.g, (rounds.get(r.g) ?? 0) + 1)
-        const online = st(
-          `SELECT grid_code AS g, COUNT(*) AS n FROM workers
-           WHERE grid_code >= ? AND grid_code < ? AND last_ping_at >= ? GROUP BY grid_code`,
-        ).all(lo, hi, onlineSince) as { g: string; n: number }[]
-        return {
-          seq: lastSeq(),
-          events: rows.map(eventFromRow),
-          roundsByGrid: rounds,
-          roundKeys: roundRows.map((r) => `${r.w}|${r.s}`),
-          onlineByGrid: new Map(online.map((r) => [r.g, r.n])),
-          positions: (
-            st(
-              `SELECT id, last_lat AS lat, last_lng AS lng, last_ping_at AS at FROM workers
-               WHERE grid_code >= ? AND grid_code < ? AND last_ping_at >= ? ORDER BY id`,
-            ).all(lo, hi, onlineSince) as { id: string; lat: number; lng: number; at: number }[]
-          ).map((r) => ({ workerId: r.id, lat: r.lat, lng: r.lng, at: r.at })),
-        }
-      })
+      return run((): KpiSnapshot =>
+        (at === undefined ? snapshotNow : snapshotAt)(region, from, to, day, onlineSince, at!),
+      )
     },
 
     async reportCountsSince(since) {

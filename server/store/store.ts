@@ -102,12 +102,19 @@ export interface Store {
   listChanges(after: number, limit: number): Promise<Change[]>
   lastSeq(): Promise<number>
   countEvents(): Promise<number>
+  /**
+   * The KPI inputs of a region, now; or, with `at` (a past instant, inside `day`), as they stood at
+   * `at`: each event's state is the fold of its changes at or before `at` (events reported later are
+   * absent), rounds are those that had lasted 15 minutes by `at`, and a worker is online with a raw
+   * ping in [onlineSince, at] (raw pings are kept for the retention only).
+   */
   kpiSnapshot(
     region: string,
     from: number,
     to: number,
     day: { start: number; end: number },
     onlineSince: number,
+    at?: number,
   ): Promise<KpiSnapshot>
 
   /** Events reported per grid since `since` (the surge baseline). */

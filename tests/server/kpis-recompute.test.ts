@@ -22,6 +22,7 @@ import {
   isoQ,
   mintToken,
   ms,
+  type ApiChange,
   type ApiEvent,
 } from './helpers.ts'
 
@@ -123,6 +124,8 @@ function patrolFromPositions(
   system: System,
   db: Database.Database,
   region: string,
+  dayStart = TODAY,
+  now = NOW,
 ): { literal: Patrol; ended: Patrol } {
   const workers = db
     .prepare('SELECT id, grid_code AS grid FROM workers WHERE grid_code LIKE ? ORDER BY id')
@@ -134,15 +137,14 @@ function patrolFromPositions(
   const ended = new Map<string, number>()
   let online = 0
   for (const w of workers) {
-    const pings = (pingsOf.all(w.id, TODAY, NOW) as { at: number; lat: number; lng: number }[]).map((p) => ({
-      ...p,
-      inside: system.city.inGrid(w.grid, p.lng, p.lat),
-    }))
+    const pings = (pingsOf.all(w.id, dayStart, now) as { at: number; lat: number; lng: number }[]).map(
+      (p) => ({ ...p, inside: system.city.inGrid(w.grid, p.lng, p.lat) }),
+    )
     const last = pings.at(-1)
-    if (last && last.at >= NOW - 5 * 60_000) online++
+    if (last && last.at >= now - 5 * 60_000) online++
     const rounds = detectRounds(pings)
     literal.set(w.grid, (literal.get(w.grid) ?? 0) + rounds.length)
-    const over = rounds.filter((r) => r.endedAt < last!.at || NOW - r.endedAt >= 5 * 60_000)
+    const over = rounds.filter((r) => r.endedAt < last!.at || now - r.endedAt >= 5 * 60_000)
     ended.set(w.grid, (ended.get(w.grid) ?? 0) + over.length)
   }
   const grids = new Set(workers.map((w) => w.grid)).size
@@ -151,6 +153,60 @@ function patrolFromPositions(
     literal: { grids, gridsWithTwoRounds: twoOrMore(literal), online },
     ended: { grids, gridsWithTwoRounds: twoOrMore(ended), online },
   }
+}
+
+/**
+ * Each event as it stood at `at`, folded from the API's change log by DESIGN.md §2's lifecycle,
+ * written here from the definitions (not with `shared/lifecycle.ts`): an event exists once its
+ * report is logged; its status is its last change's; the deadline is the last one a change carried
+ * (a return clears it); handledAt is the standing handle while handled or closed; a failed
+ * verification is a rework, an `extend` an extension; it closes by a passed verification or a
+ * self-handle. Fields KPIs do not read are left as they are now.
+ */
+function eventsAt(changes: ApiChange[], now: ApiEvent[], at: number): ApiEvent[] {
+  const current = new Map(now.map((e) => [e.id, e]))
+  const byEvent = new Map<string, ApiChange[]>()
+  for (const c of changes) {
+    if (ms(c.at)! > at || !current.has(c.eventId)) continue
+    const list = byEvent.get(c.eventId)
+    if (list) list.push(c)
+    else byEvent.set(c.eventId, [c])
+  }
+  const out: ApiEvent[] = []
+  for (const [id, log] of byEvent) {
+    log.sort((a, b) => a.seq - b.seq)
+    expect(log[0]!.action, `${id} starts with its report`).toBe('report')
+    let deadline: string | null = null
+    let handle: string | null = null
+    let evaluation: ApiChange | null = null
+    let closing: string | null = null
+    for (const c of log) {
+      if (c.action === 'self_handle' || (c.action === 'verify' && c.data?.passed === true)) closing = c.at
+      if (c.data?.deadline) deadline = c.data.deadline
+      if (c.action === 'return') deadline = null
+      if (c.action === 'handle' || c.action === 'self_handle') handle = c.at
+      if (c.action === 'evaluate') evaluation = c
+    }
+    const last = log.at(-1)!
+    const firstDispatch = log.find((c) => c.action === 'dispatch')
+    out.push({
+      ...current.get(id)!,
+      seq: last.seq,
+      status: last.status,
+      reportedAt: log[0]!.at,
+      updatedAt: last.at,
+      firstDispatchedAt: firstDispatch?.at ?? null,
+      deadline,
+      handledAt: last.status === 'handled' || last.status === 'closed' ? handle : null,
+      closedAt: last.status === 'closed' ? closing : null,
+      reworkCount: log.filter((c) => c.action === 'verify' && c.data?.passed === false).length,
+      extensionCount: log.filter((c) => c.action === 'extend').length,
+      returnCount: log.filter((c) => c.action === 'return').length,
+      satisfaction: evaluation?.data?.satisfaction ?? null,
+      evaluatedAt: evaluation?.at ?? null,
+    })
+  }
+  return out
 }
 
 function expectSameValues(
@@ -255,6 +311,92 @@ describe('KPIs equal a recomputation from /api/v1/events by DESIGN.md §2', () =
     expect(compared).toBe(20)
     // Nothing moved while we compared.
     expect((await call<{ seq: number }>(system.app, '/readyz')).body.seq).toBe(seq)
+  })
+
+  it('answers `at` in the past with the figures as they stood then: events folded from /changes, overdue, on duty and rounds at that instant', async () => {
+    const seq = (await call<{ seq: number }>(system.app, '/readyz')).body.seq
+    const changes = await allChanges(system.app, officer)
+    // The fold of the log at now is the events as /events renders them: the fold below is sound.
+    const folded = new Map(eventsAt(changes, district, NOW).map((e) => [e.id, e]))
+    expect(folded.size).toBe(district.length)
+    for (const e of district) {
+      const f = folded.get(e.id)!
+      for (const k of [
+        'status',
+        'reportedAt',
+        'firstDispatchedAt',
+        'deadline',
+        'handledAt',
+        'closedAt',
+      ] as const)
+        expect(f[k], `${e.id} ${k}`).toBe(e[k])
+      for (const k of ['reworkCount', 'extensionCount', 'satisfaction', 'evaluatedAt'] as const)
+        expect(f[k], `${e.id} ${k}`).toBe(e[k])
+    }
+
+    // Yesterday at this time (history: pings once a minute) and an hour ago (live pings).
+    const instants = [
+      { name: 'yesterday this time', at: NOW - DAY, dayStart: TODAY - DAY },
+      { name: 'an hour ago', at: NOW - HOUR, dayStart: TODAY },
+    ]
+    let compared = 0
+    for (const t of instants) {
+      const then = eventsAt(changes, district, t.at)
+      const changedSince = district.filter((e) => ms(e.updatedAt)! > t.at)
+      expect(changedSince.length, `${t.name}: events changed since`).toBeGreaterThan(50)
+      expect(then.length, `${t.name}: events that existed`).toBeLessThan(district.length)
+      for (const region of regions()) {
+        const events = then.filter((e) => e.gridCode.startsWith(region))
+        const patrol = patrolFromPositions(system, db, region, t.dayStart, t.at).literal
+        for (const [name, from, to] of [
+          ['the day so far (the wall)', t.dayStart, t.at],
+          ['the whole day', t.dayStart, t.dayStart + DAY],
+          ['three days before', t.at - 3 * DAY, t.at],
+        ] as const) {
+          const label = `${region} ${t.name}, ${name}`
+          const r = await call<KpiBody & { at: string }>(
+            system.app,
+            `/api/v1/kpis?region=${region}&from=${isoQ(from)}&to=${isoQ(to)}&at=${isoQ(t.at)}`,
+            { token: officer },
+          )
+          expect(r.status, label).toBe(200)
+          expect(ms(r.body.at), label).toBe(t.at)
+          expect(r.body.seq, label).toBe(seq)
+          expectSameValues(r.body.values, recompute(events, from, to, t.at, patrol), label)
+          compared++
+        }
+      }
+      // Non-trivial: something was overdue and someone on duty at that instant.
+      const district_ = await call<KpiBody>(
+        system.app,
+        `/api/v1/kpis?region=${DISTRICT}&from=${isoQ(t.dayStart)}&to=${isoQ(t.at)}&at=${isoQ(t.at)}`,
+        { token: officer },
+      )
+      expect(district_.body.values.overdueOpen, t.name).toBeGreaterThan(0)
+      expect(district_.body.values.onlineWorkers, t.name).toBeGreaterThan(0)
+      // At 14:30 no grid has its afternoon round yet (the morning one only); at 15:30 some have.
+      if (t.at === NOW - DAY) expect(district_.body.values.patrolCoverage, t.name).toBeGreaterThan(0)
+    }
+    expect(compared).toBe(30)
+  })
+
+  it('reads `at` omitted as now, and refuses `at` in the future with invalid_query', async () => {
+    const now = await call<KpiBody & { at: string }>(system.app, `/api/v1/kpis?region=${DISTRICT}`, {
+      token: officer,
+    })
+    expect(ms(now.body.at)).toBe(NOW)
+    const atNow = await call<KpiBody>(system.app, `/api/v1/kpis?region=${DISTRICT}&at=${isoQ(NOW)}`, {
+      token: officer,
+    })
+    expect(atNow.body.values).toEqual(now.body.values)
+    const future = await call<{ error: { code: string; details: { path: string }[] } }>(
+      system.app,
+      `/api/v1/kpis?region=${DISTRICT}&at=${isoQ(NOW + 60_000)}`,
+      { token: officer },
+    )
+    expect(future.status).toBe(400)
+    expect(future.body.error.code).toBe('invalid_query')
+    expect(future.body.error.details.map((d) => d.path)).toEqual(['at'])
   })
 
   it('counts 双巡率 by DESIGN.md: a grid with two runs of ≥ 15 min today has two rounds, even if one is still going on', async () => {

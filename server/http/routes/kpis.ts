@@ -2,7 +2,7 @@
 import { Hono } from 'hono'
 import { kpisQuerySchema, rankingsQuerySchema } from '../../../shared/schemas.ts'
 import { formatIsoWithOffset, localDate, startOfLocalDay } from '../../../shared/working-time.ts'
-import { notFound } from '../../errors.ts'
+import { AppError, notFound } from '../../errors.ts'
 import type { AppDeps, AppEnv } from '../context.ts'
 import { ANY_ROLE, assertRegionAllowed, parse, requireRole } from '../middleware.ts'
 
@@ -23,11 +23,23 @@ export function kpiRoutes(deps: AppDeps) {
       const q = parse(kpisQuerySchema, c.req.query(), 'invalid_query')
       if (!deps.city.region(q.region)) throw notFound({ zh: `区域 ${q.region}`, en: `region ${q.region}` })
       assertRegionAllowed(c, q.region)
+      const now = deps.clock.now()
+      if (q.at !== undefined && q.at > now)
+        throw new AppError(400, 'invalid_query', { zh: '查询参数无效', en: 'invalid query parameters' }, [
+          { path: 'at', message: 'at must not be in the future' },
+        ])
       const d = today()
       const from = q.from ?? (q.to !== undefined ? q.to - 86_400_000 : d.start)
-      const to = q.to ?? (q.from !== undefined ? Math.max(from + 1, deps.clock.now()) : d.end)
-      const r = await deps.kpis.kpis(q.region, from, to)
-      return c.json({ region: r.region, from: iso(r.from), to: iso(r.to), seq: r.seq, values: r.values })
+      const to = q.to ?? (q.from !== undefined ? Math.max(from + 1, now) : d.end)
+      const r = await deps.kpis.kpis(q.region, from, to, q.at)
+      return c.json({
+        region: r.region,
+        from: iso(r.from),
+        to: iso(r.to),
+        at: iso(r.at),
+        seq: r.seq,
+        values: r.values,
+      })
     })
     .get('/rankings', anyRole, async (c) => {
       const q = parse(rankingsQuerySchema, c.req.query(), 'invalid_query')
