@@ -90,11 +90,12 @@ export function createSimulator(o: SimulatorOptions): Simulator {
   }
 
   /**
-   * History (more than two hours back) is simulated with round pings once a minute and no on-duty
-   * pings, which keeps the backfill fast; live time has round pings every 15 s and on-duty pings
-   * every minute (workers ping every 10–60 s).
+   * History (more than two hours back) is simulated with round pings once a minute, which keeps the
+   * backfill fast; its last two days also have on-duty pings every 4 minutes (under the 5-minute
+   * on-duty window, so "on duty yesterday at this time" reads true), older days none. Live time has
+   * round pings every 15 s and on-duty pings every minute (workers ping every 10–60 s).
    */
-  const slice = async (from: number, to: number, mode: 'history' | 'live'): Promise<number> => {
+  const slice = async (from: number, to: number, mode: 'history' | 'recent' | 'live'): Promise<number> => {
     let created = 0
     await o.store.batch(async () => {
       for (let m = Math.floor(from / MIN) * MIN; m < to; m += MIN)
@@ -111,7 +112,10 @@ export function createSimulator(o: SimulatorOptions): Simulator {
         const e = await job.run()
         if (e) schedule(e)
       }
-      const ps = mode === 'live' ? pings(from, to, 15_000, 60_000) : pings(from, to, 60_000, null)
+      const ps =
+        mode === 'live'
+          ? pings(from, to, 15_000, 60_000)
+          : pings(from, to, 60_000, mode === 'recent' ? 4 * MIN : null)
       if (ps.length) await o.patrol.ingest(ps)
       await o.store.setMeta(META_KEY, String(to))
     })
@@ -142,7 +146,8 @@ export function createSimulator(o: SimulatorOptions): Simulator {
       while (until < now) {
         // Six-hour slices while catching up: fewer commits, same result as live one-hour slices.
         const to = Math.min(now, until + 6 * 60 * MIN)
-        events += await slice(until, to, now - to > 2 * 3_600_000 ? 'history' : 'live')
+        const mode = now - to <= 2 * 3_600_000 ? 'live' : now - until <= 2 * DAY ? 'recent' : 'history'
+        events += await slice(until, to, mode)
         onProgress?.({ phase, done: until - started, total, events })
         await new Promise((r) => setImmediate(r))
       }
