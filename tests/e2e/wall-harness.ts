@@ -52,7 +52,10 @@ export function launchChromium(extraArgs: string[] = []): Promise<Browser> {
   })
 }
 
-/** The environment of a wall server: accelerated simulator, one day of history, a known admin token. */
+/**
+ * The environment of a wall server: accelerated simulator, two days of history (so yesterday at
+ * this time has figures to compare with), a known admin token.
+ */
 export function wallEnv(
   port: number,
   dataDir: string,
@@ -64,7 +67,7 @@ export function wallEnv(
     DATA_DIR: dataDir,
     SIMULATE: '1',
     SIM_SPEED: '10',
-    BACKFILL_DAYS: '1',
+    BACKFILL_DAYS: '2',
     SIM_SEED: '20260101',
     LOG_LEVEL: 'warn',
     ADMIN_TOKEN,
@@ -88,6 +91,10 @@ export async function readySeq(base: string): Promise<number> {
 
 export interface KpiReport {
   region: string
+  /** ISO instants: the period and the instant the figures were read at. */
+  from: string
+  to: string
+  at: string
   seq: number
   values: KpiValues
 }

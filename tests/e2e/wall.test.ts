@@ -80,8 +80,10 @@ describe('the wall with the simulator running', () => {
     async (width, height) => {
       const { page, errors } = await openPage(width, height, `/wall?token=${token}`)
       await waitForLive(page)
-      // Two ticks of the wall's once-a-second timers: the map has drawn grids and workers.
+      // Two ticks of the wall's once-a-second timers: the map has drawn grids and workers; and
+      // yesterday's figures, so the screenshot shows each tile's comparison.
       await waitForTicks(page, 2)
+      await page.waitForFunction(() => document.querySelector('[data-vs-at]')?.getAttribute('data-vs-at'))
       await page.screenshot({ path: `screenshots/wall-${width}x${height}.png` })
 
       expect(errors).toEqual([])
@@ -235,6 +237,55 @@ describe('the KPI tiles against /api/v1/kpis, simulator stopped', () => {
 
   it('equal the API at the seq they show', async () => {
     await expectTilesEqualApi(page, await readySeq(base))
+    expect(errors).toEqual([])
+  })
+
+  it('compare each figure with yesterday as it stood at the same instant, per the API with `at`', async () => {
+    await page.waitForFunction(
+      () => document.querySelector('[data-vs-at]')?.getAttribute('data-vs-at'),
+      null,
+      {
+        timeout: 15_000,
+      },
+    )
+    const shown = await page.evaluate(() => {
+      const section = document.querySelector<HTMLElement>('[data-vs-at]')!
+      return {
+        from: section.dataset.vsFrom!,
+        at: section.dataset.vsAt!,
+        tiles: [...document.querySelectorAll<HTMLElement>('[data-testid=kpi-tile]')].map((e) => ({
+          kpi: e.dataset.kpi as KpiKey,
+          value: e.dataset.value ?? '',
+          yesterday: e.dataset.yesterday ?? '',
+          delta: e.querySelector('.delta')?.textContent ?? '',
+        })),
+      }
+    })
+    // Yesterday, from its midnight to this time of day.
+    const at = Date.parse(shown.at)
+    const from = Date.parse(shown.from)
+    const today = await fetchKpis(base, token)
+    expect(from).toBe(Date.parse(today.from) - 86_400_000)
+    expect(at - from).toBeGreaterThan(0)
+    expect(at - from).toBeLessThanOrEqual(86_400_000)
+    const q = new URLSearchParams({ region: DISTRICT, from: shown.from, to: shown.at, at: shown.at })
+    const api = (await (
+      await fetch(`${base}/api/v1/kpis?${q}`, { headers: { authorization: `Bearer ${token}` } })
+    ).json()) as KpiReport
+    expect(Object.fromEntries(shown.tiles.map((t) => [t.kpi, t.yesterday]))).toEqual(
+      Object.fromEntries(shown.tiles.map((t) => [t.kpi, rawValue(api.values[t.kpi])])),
+    )
+    // The counts always compare (rates may have no denominator yet just after midnight), and
+    // each comparison shows the sign of its difference.
+    for (const t of shown.tiles) {
+      if (['reported', 'overdueOpen', 'onlineWorkers', 'patrolCoverage'].includes(t.kpi))
+        expect(t.yesterday, t.kpi).not.toBe('')
+      if (t.yesterday === '' || t.value === '') expect(t.delta, t.kpi).toContain('—')
+      else {
+        const d = Number(t.value) - Number(t.yesterday)
+        expect(t.delta, t.kpi).toContain(d > 0 ? '▲' : d < 0 ? '▼' : '＝')
+      }
+    }
     expect(errors).toEqual([])
   })
 
