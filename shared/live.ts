@@ -91,6 +91,11 @@ export interface Snapshot {
    * capped (internal roles only): a screen that connects later still lists what is flashing red.
    */
   alerts?: AlertFrame[]
+  /**
+   * The region's last changes up to `seq`, newest first, capped (internal roles only): the ticker
+   * of a screen that connects shows what just happened, not an empty list.
+   */
+  recent?: ChangeFrame[]
 }
 
 export type Response<T> = { ok: true; data: T } | { ok: false; error: { code: string; message: string } }

@@ -11,6 +11,7 @@ import { Server, type Socket } from 'socket.io'
 import { parseRegionCode, isWithin } from '../../shared/regions.ts'
 import {
   type AlertFrame,
+  type ChangeFrame,
   type ClientToServerEvents,
   type KpiFrame,
   type ServerToClientEvents,
@@ -47,6 +48,10 @@ export interface LiveServerOptions {
 const REPLAY_PAGE = 500
 /** Overdue alerts in a subscribe snapshot, at most (the wall lists 30). */
 const ALERTS_CAP = 30
+/** Recent changes in a subscribe snapshot, at most (the wall's ticker holds 40). */
+const RECENT_CAP = 40
+/** District-wide changes kept for those lists (a region's last 40 are usually among them). */
+const RECENT_KEEP = 500
 const audienceOf = (role: SocketData['role']): Audience | null =>
   role === 'admin' || role === 'officer' ? 'full' : role === 'leader' ? 'masked' : null
 
@@ -90,6 +95,8 @@ export function createLiveServer(o: LiveServerOptions) {
   const lastKpis = new Map<string, string>()
   const pendingPositions = new Map<string, Position>()
   const expiryTimers = new Map<string, NodeJS.Timeout>()
+  /** The last changes with their events, oldest first; bounded (trimmed to RECENT_KEEP). */
+  let recent: Array<[Change, GridEvent]> = []
 
   const fail = (code: string, message: string) => Object.assign(new Error(message), { data: { code } })
 
@@ -213,7 +220,18 @@ export function createLiveServer(o: LiveServerOptions) {
       workerIds,
       positions: encodePositions(lastPings, workerIndex, now, tz),
       alerts: o.state.overdueEvents(region, now, ALERTS_CAP).map((e) => overdueAlert(e, e.deadline!)),
+      recent: recentFrames(region, base.seq, audience),
     }
+  }
+
+  /** The region's last changes up to `seq`, newest first, at most RECENT_CAP. */
+  function recentFrames(region: string, seq: number, audience: Audience): ChangeFrame[] {
+    const out: ChangeFrame[] = []
+    for (let i = recent.length - 1; i >= 0 && out.length < RECENT_CAP; i--) {
+      const [c, e] = recent[i]!
+      if (c.seq <= seq && c.gridCode.startsWith(region)) out.push(changeFrame(c, e, audience, tz))
+    }
+    return out
   }
 
   nsp.on('connection', (socket: LiveSocket) => {
@@ -261,6 +279,8 @@ export function createLiveServer(o: LiveServerOptions) {
 
   function onChange(change: Change, event: GridEvent): void {
     if (change.seq > committed) committed = change.seq
+    recent.push([change, event])
+    if (recent.length >= 2 * RECENT_KEEP) recent = recent.slice(-RECENT_KEEP)
     nsp.to(changeRooms(change.gridCode, 'full')).emit('change', changeFrame(change, event, 'full', tz))
     nsp.to(changeRooms(change.gridCode, 'masked')).emit('change', changeFrame(change, event, 'masked', tz))
   }
@@ -364,6 +384,13 @@ export function createLiveServer(o: LiveServerOptions) {
         }),
       )
       await o.state.rebuild()
+      // The last changes before this start, from the log (those committed meanwhile are in already).
+      const head = await o.store.lastSeq()
+      const before = await o.store.listChanges(Math.max(0, head - RECENT_KEEP), RECENT_KEEP)
+      const firstHeard = recent[0]?.[0].seq ?? Infinity
+      const missing = before.filter((c) => c.seq < firstHeard)
+      const events = await o.store.eventsByIds([...new Set(missing.map((c) => c.eventId))])
+      recent = [...missing.map((c): [Change, GridEvent] => [c, events.get(c.eventId)!]), ...recent]
       ready = true
       timer = setInterval(tick, o.tickMs ?? 1000)
     },

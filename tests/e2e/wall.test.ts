@@ -240,6 +240,21 @@ describe('the KPI tiles against /api/v1/kpis, simulator stopped', () => {
     expect(errors).toEqual([])
   })
 
+  it('lists the last changes in the ticker at once, with nothing new happening', async () => {
+    const seq = await readySeq(base)
+    const seqs = await page.evaluate(() =>
+      [...document.querySelectorAll<HTMLElement>('[data-testid=ticker] li')].map(
+        (li) => li.dataset.seq ?? '',
+      ),
+    )
+    expect(seqs.length).toBeGreaterThan(10)
+    // Newest first, the newest being the head of the log (nothing was posted since the start).
+    expect(seqs[0]).toBe(String(seq))
+    const numbers = seqs.map(Number)
+    expect(numbers).toEqual([...numbers].sort((a, b) => b - a))
+    expect(errors).toEqual([])
+  })
+
   it('compare each figure with yesterday as it stood at the same instant, per the API with `at`', async () => {
     await page.waitForFunction(
       () => document.querySelector('[data-vs-at]')?.getAttribute('data-vs-at'),

@@ -3,6 +3,7 @@
  * KPIs, per-grid aggregates, open events (capped, newest first) and, for internal roles only,
  * worker ids and positions; refusals for an unknown region and for a region outside the token.
  */
+import { rmSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { GridAggregate, Snapshot } from '../../shared/live.ts'
 import { maskReporter } from '../../shared/pii.ts'
@@ -82,9 +83,12 @@ beforeAll(async () => {
   tokens.public = await mintToken(srv.http, 'public')
   tokens.scoped = await mintToken(srv.http, 'officer', { region: streets[0]! })
 })
+/** The first server, when a test restarted it: its data directory is removed at the end. */
+let restartedFrom: LiveTestServer | null = null
 afterAll(async () => {
   for (const s of sockets) s.close()
   await srv?.stop()
+  if (restartedFrom) rmSync(restartedFrom.dataDir, { recursive: true, force: true })
 })
 
 const head = () => srv.system.store.lastSeq()
@@ -158,11 +162,30 @@ describe('subscribe acknowledgement for internal roles', () => {
     }
   })
 
+  it('lists the last 40 changes up to its seq, newest first, as /changes has them', async () => {
+    const s = await snapshotOf(tokens.officer, DISTRICT)
+    const log = (
+      await call<{ changes: { seq: number; eventId: string; action: string }[] }>(
+        srv.http,
+        `/api/v1/changes?after=0&limit=5000`,
+        { token: tokens.officer },
+      )
+    ).body.changes.filter((c) => c.seq <= s.seq)
+    const want = log.slice(-40).reverse()
+    expect(s.recent!.map((f) => [f.seq, f.event.id, f.event.action])).toEqual(
+      want.map((c) => [c.seq, c.eventId, c.action]),
+    )
+    expect(s.recent![0]!.event.description).toMatch(/^snapshot event \d+$/)
+  })
+
   it('masks reporters for a leader', async () => {
     const s = await snapshotOf(tokens.leader, DISTRICT)
     expect(s.openEvents!.length).toBe(200)
     for (const e of s.openEvents!)
       expect(e.reporter).toEqual(maskReporter({ name: '王小明', phone: '13912345678' }))
+    expect(s.recent!.length).toBe(40)
+    for (const f of s.recent!)
+      expect(f.event.reporter).toEqual(maskReporter({ name: '王小明', phone: '13912345678' }))
     expect(JSON.stringify(s)).not.toContain('13912345678')
   })
 
@@ -173,6 +196,8 @@ describe('subscribe acknowledgement for internal roles', () => {
     expect(s.grids.map((g) => g[0]).sort()).toEqual([...codes].sort())
     const want = opened.filter((e) => e.gridCode.startsWith(street))
     expect(s.openEvents!.map((e) => e.id).sort()).toEqual(want.map((e) => e.id).sort())
+    expect(s.recent!.length).toBeGreaterThan(0)
+    for (const f of s.recent!) expect(f.event.gridCode.startsWith(street), f.event.gridCode).toBe(true)
     expect(s.kpis.region).toBe(street)
   })
 })
@@ -211,5 +236,21 @@ describe('subscribe refusals', () => {
     const ok = await r.subscribe(community)
     expect(ok.ok).toBe(true)
     if (ok.ok) expect(ok.data.region).toBe(community)
+  })
+})
+
+describe('recent changes after a restart', () => {
+  it('come from the change log: the same list as before the restart', async () => {
+    const before = await snapshotOf(tokens.officer, DISTRICT)
+    for (const r of sockets.splice(0)) r.close()
+    const old = srv
+    await old.system.stop()
+    srv = await startLiveServer({ clock: manualClock(), dataDir: old.dataDir })
+    restartedFrom = old
+    const after = await snapshotOf(tokens.officer, DISTRICT)
+    expect(after.seq).toBe(before.seq)
+    expect(after.recent!.map((f) => [f.seq, f.event.id, f.event.action])).toEqual(
+      before.recent!.map((f) => [f.seq, f.event.id, f.event.action]),
+    )
   })
 })

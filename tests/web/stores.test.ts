@@ -87,6 +87,26 @@ describe('event store', () => {
   })
 })
 
+describe('event store ticker seeding', () => {
+  it("merges a snapshot's recent changes with the ticker: each seq once, newest first, bounded, no pulses", () => {
+    const e = useEventStore()
+    e.applyChange(frame(101, '2026-11-30T10:01:00.000+08:00', 'report'), 0)
+    e.applyChange(frame(100, '2026-11-30T10:00:00.000+08:00', 'handle'), 0)
+    const pulses = e.pulses.length
+    e.seedTicker(
+      Array.from({ length: 50 }, (_, i) => frame(100 - i, '2026-11-30T09:00:00.000+08:00', 'report')),
+    )
+    expect(e.ticker.map((f) => f.seq)).toEqual(Array.from({ length: 40 }, (_, i) => 101 - i))
+    // The change already listed keeps its place; seeding adds no pulse (not a new arrival).
+    expect(e.ticker[1]!.event.action).toBe('handle')
+    expect(e.pulses.length).toBe(pulses)
+    // A replayed change already listed is not listed twice.
+    e.applyChange(frame(99, '2026-11-30T09:00:00.000+08:00', 'report'), 0)
+    expect(e.ticker.filter((f) => f.seq === 99)).toHaveLength(1)
+    expect(e.ticker[0]!.seq).toBe(101)
+  })
+})
+
 describe('stats store', () => {
   const hourly = [
     { hour: '2026-11-30T01:00:00.000Z', reported: 1, handled: 0, closed: 0 },

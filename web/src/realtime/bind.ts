@@ -33,6 +33,7 @@ export function bindLive(opts: { url: string; token: string; region: string; now
         if (s.workerIds) positions.reset(s.workerIds)
         if (s.positions) positions.apply(s.positions)
         if (s.alerts) events.seedAlerts(s.alerts)
+        if (s.recent) events.seedTicker(s.recent)
       },
       kpis: (f) => kpis.apply(f),
       grids: (f) => grids.apply(f.grids),

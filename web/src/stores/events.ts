@@ -12,6 +12,8 @@ export const useEventStore = defineStore('events', () => {
   const alerts = shallowRef<AlertFrame[]>([])
   const pulses = shallowRef<{ lng: number; lat: number; at: number }[]>([])
   const applyChange = (f: ChangeFrame, now: number) => {
+    // A replayed change may already be listed from a snapshot's recent changes.
+    if (ticker.value.some((x) => x.seq === f.seq)) return
     ticker.value = [f, ...ticker.value].slice(0, TICKER_MAX)
     if (f.event.action === 'report')
       pulses.value = [
@@ -31,9 +33,17 @@ export const useEventStore = defineStore('events', () => {
       .sort((a, b) => Date.parse(b.at) - Date.parse(a.at))
       .slice(0, ALERTS_MAX)
   }
+  /**
+   * A subscribe snapshot's recent changes: merged with what the ticker holds (a change may already
+   * have come live), each seq once, newest first, bounded. No pulses: they are not new arrivals.
+   */
+  const seedTicker = (list: ChangeFrame[]) => {
+    const bySeq = new Map([...list, ...ticker.value].map((f) => [f.seq, f]))
+    ticker.value = [...bySeq.values()].sort((a, b) => b.seq - a.seq).slice(0, TICKER_MAX)
+  }
   const expirePulses = (now: number) => {
     const kept = pulses.value.filter((p) => now - p.at < PULSE_MS)
     if (kept.length !== pulses.value.length) pulses.value = kept
   }
-  return { ticker, alerts, pulses, applyChange, applyAlert, seedAlerts, expirePulses }
+  return { ticker, alerts, pulses, applyChange, applyAlert, seedAlerts, seedTicker, expirePulses }
 })
