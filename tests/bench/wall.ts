@@ -1,7 +1,7 @@
 /**
  * `npm run bench:wall`: the wall's main-thread cost under a heavy stream, in headless Chromium.
  *
- * A real server makes a one-day backfill, then serves the page and the REST API with the simulator off;
+ * A real server makes a two-day backfill, then serves the page and the REST API with the simulator off;
  * `wall-driver.ts` proxies them and plays `/live` itself: 6,000 moving workers and all 652 grids every
  * second, a KPI frame a second and a stream of change frames. Measured after a warm-up:
  *   - per update: the `wall-update` measures of the wall's map layer redraws (options built, set,
@@ -102,7 +102,7 @@ async function main(): Promise<void> {
   const dir = tempDir('bench-wall')
   const port = await freePort()
   const base = `http://127.0.0.1:${port}`
-  log('backfilling one day')
+  log('backfilling two days')
   let server = await startServer(wallEnv(port, dir.path))
   await server.kill('SIGTERM')
   server = await startServer(wallEnv(port, dir.path, { SIMULATE: '0' }))
@@ -228,7 +228,7 @@ async function main(): Promise<void> {
         `Load: ${WORKERS.toLocaleString('en')} workers moving (one \`positions\` frame a second), all ${driver.grids} grids changed ` +
           `in one \`grids\` frame a second, a \`kpis\` frame a second, ${CHANGES_PER_SECOND} \`change\` frames a second ` +
           '(the ticker, pulses and trend), an overdue alert every 15 s: a synthetic `/live` (`tests/bench/wall-driver.ts`); the page ' +
-          'and the REST API come from the real server (simulator off after a one-day backfill), proxied. ' +
+          'and the REST API come from the real server (simulator off after a two-day backfill), proxied. ' +
           `Frames sent: ${Object.entries(driver.sent)
             .map(([k, v]) => `${k} ${v}`)
             .join(', ')}.`,

@@ -1,7 +1,7 @@
 /**
  * The wall in real Chromium against the real server (`server/main.ts` as a child process).
  *
- * First with the simulator on (SIM_SPEED=10, one day of history): the wall goes live at the four
+ * First with the simulator on (SIM_SPEED=10, two days of history): the wall goes live at the four
  * screen sizes without a console or page error (screenshots in `screenshots/`), signs in or refuses
  * cleanly, and speaks English with `?lang=en`.
  *
