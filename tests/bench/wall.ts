@@ -11,11 +11,12 @@
  *   - long tasks (PerformanceObserver `longtask`), excluding the benchmark's own forced GCs,
  *   - JS heap after a forced GC, once a minute, over the soak.
  * Writes a section to BENCHMARKS.md. Options (env): SOAK_MINUTES (10), WARMUP_SECONDS (60),
- * WORKERS (6000), CHANGES_PER_SECOND (10), SIZE (1920x1080), REPORT (0: print only, leave BENCHMARKS.md).
+ * WORKERS (6000), CHANGES_PER_SECOND (10), SIZE (1920x1080), REPORT (0: print only, leave BENCHMARKS.md),
+ * PROFILE=file (top JS functions over 20 s), TRACE=file (what the long tasks spent their time in over 20 s).
  */
 import { writeFileSync } from 'node:fs'
 import { loadavg } from 'node:os'
-import type { CDPSession, Page } from 'playwright-core'
+import type { Browser, CDPSession, Page } from 'playwright-core'
 import { tempDir } from '../server/helpers.ts'
 import { freePort } from '../server/live-helpers.ts'
 import {
@@ -96,6 +97,49 @@ async function profile(cdp: CDPSession, file: string): Promise<void> {
   for (const [k, us] of top) log(`${(us / 1000).toFixed(0).padStart(7)} ms  ${k}`)
 }
 
+/** One complete trace event of Chromium's timeline. */
+interface TraceEvent {
+  name: string
+  ph: string
+  ts: number
+  dur?: number
+  pid: number
+  tid: number
+}
+
+/**
+ * TRACE=file: record Chromium's timeline for 20 s and print what the long tasks (over 50 ms) of the
+ * page's main thread spent their time in: the trace events directly inside each long task, summed
+ * by name (a diagnosis aid; the raw trace goes to `file`, loadable in Chrome's DevTools).
+ */
+async function trace(browser: Browser, page: Page, file: string): Promise<void> {
+  await browser.startTracing(page, {
+    categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'v8', 'blink'],
+  })
+  await sleep(20_000)
+  const raw = await browser.stopTracing()
+  writeFileSync(file, raw)
+  const events = (JSON.parse(raw.toString()) as { traceEvents: TraceEvent[] }).traceEvents.filter(
+    (e) => e.ph === 'X' && e.dur !== undefined,
+  )
+  const long = events.filter((e) => e.name === 'RunTask' && e.dur! > 50_000)
+  const inside = new Map<string, number>()
+  for (const t of long) {
+    const children = events.filter(
+      (e) => e !== t && e.pid === t.pid && e.tid === t.tid && e.ts >= t.ts && e.ts + e.dur! <= t.ts + t.dur!,
+    )
+    // Only the outermost events inside the task, so nested time is not counted twice.
+    const top = children.filter(
+      (e) =>
+        !children.some((o) => o !== e && o.ts <= e.ts && o.ts + o.dur! >= e.ts + e.dur! && o.dur! > e.dur!),
+    )
+    for (const e of top) inside.set(e.name, (inside.get(e.name) ?? 0) + e.dur!)
+  }
+  log(`${long.length} tasks over 50 ms in 20 s: ${long.map((t) => (t.dur! / 1000).toFixed(0)).join(', ')} ms`)
+  for (const [name, us] of [...inside].sort((a, b) => b[1] - a[1]).slice(0, 20))
+    log(`${(us / 1000).toFixed(1).padStart(8)} ms  ${name}`)
+}
+
 async function main(): Promise<void> {
   ensureBuilt()
   const loadBefore = loadavg()[0]!
@@ -159,6 +203,7 @@ async function main(): Promise<void> {
     soak = true
     await sampleHeap(0)
     if (process.env.PROFILE) await profile(cdp, process.env.PROFILE)
+    if (process.env.TRACE) await trace(browser, page, process.env.TRACE)
     log(`soaking ${SOAK_MINUTES} min`)
     // Busy milliseconds per second of wall-clock time, read about once a second (a busy page answers
     // late, so each reading is divided by the time that actually passed).
