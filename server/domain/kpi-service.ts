@@ -84,8 +84,9 @@ export function createKpiService(deps: {
     })
   }
 
-  const snapshot = (region: string, from: number, to: number, now: number, past = false) =>
-    store.kpiSnapshot(region, from, to, dayOf(now), now - ONLINE_WINDOW_MS, past ? now : undefined)
+  /** The store's snapshot read at `now`, or as it stood at `asOf` (which is then `now`, in the past). */
+  const snapshot = (region: string, from: number, to: number, now: number, asOf?: number) =>
+    store.kpiSnapshot(region, from, to, dayOf(now), now - ONLINE_WINDOW_MS, asOf)
 
   return {
     dayOf,
@@ -93,7 +94,7 @@ export function createKpiService(deps: {
       const node = city.region(region)!
       const now = clock.now()
       const t = at !== undefined && at < now ? at : now
-      const snap = await snapshot(region, from, to, t, t < now)
+      const snap = await snapshot(region, from, to, t, t < now ? t : undefined)
       return {
         region,
         from,

@@ -385,8 +385,7 @@ export function createLiveServer(o: LiveServerOptions) {
       )
       await o.state.rebuild()
       // The last changes before this start, from the log (those committed meanwhile are in already).
-      const head = await o.store.lastSeq()
-      const before = await o.store.listChanges(Math.max(0, head - RECENT_KEEP), RECENT_KEEP)
+      const before = await o.store.listChanges(Math.max(0, headSeq() - RECENT_KEEP), RECENT_KEEP)
       const firstHeard = recent[0]?.[0].seq ?? Infinity
       const missing = before.filter((c) => c.seq < firstHeard)
       const events = await o.store.eventsByIds([...new Set(missing.map((c) => c.eventId))])

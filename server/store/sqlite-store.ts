@@ -207,26 +207,17 @@ export function createSqliteStore(file: string): Store {
        WHERE e.updated_at > ? AND e.reported_at <= ? AND e.grid_code >= ? AND e.grid_code < ? AND c.at <= ?
        ORDER BY c.event_id, c.seq`,
     ).all(at, at, lo, hi, at) as (ChangeRow & { payload: string | null })[]
+    // Folded events are kept whether or not a KPI of [from, to) counts them: each KPI tests its own
+    // period, so an extra event counts nowhere (and these are few: the ones changed since `at`).
     let state: GridEvent | null = null
-    const keep = (e: GridEvent | null): void => {
-      if (!e) return
-      const within = (t: number | null) => t !== null && t >= from && t < to
-      if (
-        within(e.reportedAt) ||
-        within(e.firstDispatchedAt) ||
-        within(e.evaluatedAt) ||
-        (e.status !== 'closed' && e.status !== 'cancelled')
-      )
-        events.push(e)
-    }
     for (const row of rows) {
       const change = changeFromRow(row)
       if (change.action === 'report') {
-        keep(state)
+        if (state) events.push(state)
         state = initialState(change, JSON.parse(row.payload!) as ReportPayload, change.eventId)
       } else if (state) state = applyChange(state, change)
     }
-    keep(state)
+    if (state) events.push(state)
     // A round counts once it has lasted 15 minutes, on the day of its end. One still going on at
     // `at` counts on `day` (which holds `at`) if, by `at`, its pings already spanned 15 minutes.
     const roundRows = st(

@@ -105,7 +105,7 @@ export interface Store {
   /**
    * The KPI inputs of a region, now; or, with `at` (a past instant, inside `day`), as they stood at
    * `at`: each event's state is the fold of its changes at or before `at` (events reported later are
-   * absent), rounds are those that had lasted 15 minutes by `at`, and a worker is online with a raw
+   * absent; those changed since `at` are all listed, counted or not), rounds are those that had lasted 15 minutes by `at`, and a worker is online with a raw
    * ping in [onlineSince, at] (raw pings are kept for the retention only).
    */
   kpiSnapshot(

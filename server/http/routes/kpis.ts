@@ -25,9 +25,12 @@ export function kpiRoutes(deps: AppDeps) {
       assertRegionAllowed(c, q.region)
       const now = deps.clock.now()
       if (q.at !== undefined && q.at > now)
-        throw new AppError(400, 'invalid_query', { zh: '查询参数无效', en: 'invalid query parameters' }, [
-          { path: 'at', message: 'at must not be in the future' },
-        ])
+        throw new AppError(
+          400,
+          'invalid_query',
+          { zh: 'at 不能晚于当前时间', en: 'at must not be in the future' },
+          [{ path: 'at', message: 'at must not be in the future' }],
+        )
       const d = today()
       const from = q.from ?? (q.to !== undefined ? q.to - 86_400_000 : d.start)
       const to = q.to ?? (q.from !== undefined ? Math.max(from + 1, now) : d.end)
