@@ -12,6 +12,7 @@ import {
   createBaseLayer,
   createGridLayer,
   frameMap,
+  markerSite,
   type Bounds,
 } from '../../web/src/charts/map-option.ts'
 import type { GridAggregate } from '../../shared/live.ts'
@@ -107,13 +108,34 @@ describe('createGridLayer', () => {
 })
 
 describe('buildOverdueUpdate', () => {
+  const sites = new Map([...centroids].map(([code, c]) => [code, markerSite(c, [square(c[0], c[1])])]))
+
   it('marks only grids with overdue events and blinks them from tick to tick', () => {
-    type O = { series: { id: string; data: unknown[]; itemStyle: { opacity: number } }[] }
-    const on = buildOverdueUpdate(grids, centroids, true) as O
-    const off = buildOverdueUpdate(grids, centroids, false) as O
-    expect(on.series[0]!.data).toEqual([[113.2, 29.4, 2]])
-    expect(off.series[0]!.data).toEqual([[113.2, 29.4, 2]])
+    type O = { series: { id: string; data: number[][]; itemStyle: { opacity: number } }[] }
+    const on = buildOverdueUpdate(grids, sites, true, 20, null) as O
+    const off = buildOverdueUpdate(grids, sites, false, 20, null) as O
+    expect(on.series[0]!.data.map((d) => d.slice(0, 3))).toEqual([[113.2, 29.4, 2]])
+    expect(off.series[0]!.data).toEqual(on.series[0]!.data)
     expect(on.series[0]!.itemStyle.opacity).toBeGreaterThan(off.series[0]!.itemStyle.opacity)
+  })
+
+  it('fits each marker to its grid on screen, between half and the full marker size', () => {
+    const sizeAt = (pxPerDegree: [number, number] | null) =>
+      (buildOverdueUpdate(grids, sites, true, 20, pxPerDegree) as { series: { data: number[][] }[] })
+        .series[0]!.data[0]![3]
+    // The grid is 0.1° square: 2 px per degree draws it 0.2 px wide, 1,000 px per degree 100 px.
+    expect(sizeAt(null)).toBe(22)
+    expect(sizeAt([1000, 1000])).toBe(22)
+    expect(sizeAt([2, 2])).toBe(10)
+    // 150 × 120 px per degree: a box of 15 × 12 px, the marker 90% of its narrower side.
+    expect(sizeAt([150, 120])).toBe(11)
+    expect(sizeAt([160, 200])).toBe(14)
+  })
+
+  it('takes each grid’s box from its rings', () => {
+    expect(markerSite([113.05, 29.05], [square(113, 29)]).half.map((v) => +v.toFixed(6))).toEqual([
+      0.05, 0.05,
+    ])
   })
 })
 

@@ -358,23 +358,55 @@ export function buildLiveOption(bounds: Bounds, fontSize: number, view: MapView 
       coordinateSystem: 'geo',
       z: 6,
       silent: true,
-      symbolSize: fontSize * 1.1,
+      // Each marker's own size, fitted to its grid (see buildOverdueUpdate).
+      symbolSize: (value: number[]) => value[3] ?? fontSize * 1.1,
       itemStyle: { color: THEME.alarm, borderColor: '#ffd0cc', borderWidth: 1.5 },
       data: [],
     },
   ])
 }
 
-/** The flashing markers on grids with overdue events: shown on one tick, dimmed on the next. */
+/** Where a grid's overdue marker goes: its centroid, and the half-size of its box in degrees. */
+export interface MarkerSite {
+  at: [number, number]
+  half: [number, number]
+}
+
+export function markerSite(centroid: [number, number], rings: Ring[]): MarkerSite {
+  let [x0, y0, x1, y1] = [Infinity, Infinity, -Infinity, -Infinity]
+  for (const ring of rings)
+    for (const [x, y] of ring) {
+      if (x < x0) x0 = x
+      if (x > x1) x1 = x
+      if (y < y0) y0 = y
+      if (y > y1) y1 = y
+    }
+  return { at: centroid, half: [(x1 - x0) / 2, (y1 - y0) / 2] }
+}
+
+/**
+ * The flashing markers on grids with overdue events: shown on one tick, dimmed on the next. Each is
+ * at most `fontSize * 1.1` across and no larger than its grid on screen (`pxPerDegree` of the map as
+ * it is drawn now), down to half that: in the district centre, where grids are small, the markers
+ * stay on their own grids instead of merging into one red blot. Item: [lng, lat, overdue, size].
+ */
 export function buildOverdueUpdate(
   grids: Iterable<GridAggregate>,
-  centroids: Map<string, [number, number]>,
+  sites: Map<string, MarkerSite>,
   flashOn: boolean,
+  fontSize: number,
+  pxPerDegree: [number, number] | null,
 ): EChartsCoreOption {
-  const data: [number, number, number][] = []
+  const max = fontSize * 1.1
+  const min = fontSize * 0.5
+  const data: [number, number, number, number][] = []
   for (const g of grids) {
-    const c = g[2] > 0 ? centroids.get(g[0]) : undefined
-    if (c) data.push([c[0], c[1], g[2]])
+    const site = g[2] > 0 ? sites.get(g[0]) : undefined
+    if (!site) continue
+    const fit = pxPerDegree
+      ? 1.8 * Math.min(site.half[0] * pxPerDegree[0], site.half[1] * pxPerDegree[1])
+      : max
+    data.push([site.at[0], site.at[1], g[2], Math.round(Math.min(max, Math.max(min, fit)))])
   }
   return { series: [{ id: 'overdue', data, itemStyle: { opacity: flashOn ? 1 : 0.25 } }] }
 }
