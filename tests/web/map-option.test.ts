@@ -108,7 +108,9 @@ describe('createGridLayer', () => {
 })
 
 describe('buildOverdueUpdate', () => {
-  const sites = new Map([...centroids].map(([code, c]) => [code, markerSite(c, [square(c[0], c[1])])]))
+  // Each grid a 0.1° square from its centroid.
+  const box = (c: [number, number]): Bounds => [c, [c[0] + 0.1, c[1] + 0.1]]
+  const sites = new Map([...centroids].map(([code, c]) => [code, markerSite(c, box(c))]))
 
   it('marks only grids with overdue events and blinks them from tick to tick', () => {
     type O = { series: { id: string; data: number[][]; itemStyle: { opacity: number } }[] }
@@ -132,10 +134,8 @@ describe('buildOverdueUpdate', () => {
     expect(sizeAt([160, 200])).toBe(14)
   })
 
-  it('takes each grid’s box from its rings', () => {
-    expect(markerSite([113.05, 29.05], [square(113, 29)]).half.map((v) => +v.toFixed(6))).toEqual([
-      0.05, 0.05,
-    ])
+  it('takes half of each grid’s box for its size', () => {
+    expect(markerSite([113.05, 29.05], box([113, 29])).half.map((v) => +v.toFixed(6))).toEqual([0.05, 0.05])
   })
 })
 

@@ -359,7 +359,7 @@ export function buildLiveOption(bounds: Bounds, fontSize: number, view: MapView 
       z: 6,
       silent: true,
       // Each marker's own size, fitted to its grid (see buildOverdueUpdate).
-      symbolSize: (value: number[]) => value[3] ?? fontSize * 1.1,
+      symbolSize: (value: number[]) => value[3]!,
       itemStyle: { color: THEME.alarm, borderColor: '#ffd0cc', borderWidth: 1.5 },
       data: [],
     },
@@ -372,15 +372,8 @@ export interface MarkerSite {
   half: [number, number]
 }
 
-export function markerSite(centroid: [number, number], rings: Ring[]): MarkerSite {
-  let [x0, y0, x1, y1] = [Infinity, Infinity, -Infinity, -Infinity]
-  for (const ring of rings)
-    for (const [x, y] of ring) {
-      if (x < x0) x0 = x
-      if (x > x1) x1 = x
-      if (y < y0) y0 = y
-      if (y > y1) y1 = y
-    }
+export function markerSite(centroid: [number, number], box: Bounds): MarkerSite {
+  const [[x0, y0], [x1, y1]] = box
   return { at: centroid, half: [(x1 - x0) / 2, (y1 - y0) / 2] }
 }
 
