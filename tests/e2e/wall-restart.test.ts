@@ -11,8 +11,7 @@
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { httpRequester, tempDir } from '../server/helpers.ts'
-import { createSystem } from '../../server/system.ts'
-import { changeDriver, freePort, liveConfig, logAfter, type ChildServer } from '../server/live-helpers.ts'
+import { commitWhileDown, freePort, logAfter, type ChildServer } from '../server/live-helpers.ts'
 import {
   ensureBuilt,
   launchChromium,
@@ -127,9 +126,7 @@ it('shows it is stale while the server is down and catches up by itself with no 
 
   // While it is down, changes the wall never saw are committed to its store (as another writer
   // would): the restarted server must replay them to the wall.
-  const offline = await createSystem(liveConfig(dir.path))
-  const missedUpTo = await changeDriver(offline, { seed: 11 }).run(MISSED)
-  await offline.stop()
+  const missedUpTo = await commitWhileDown(dir.path, MISSED)
 
   server = await startServer(env)
   await waitForLive(page, 60_000)

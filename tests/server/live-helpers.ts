@@ -490,6 +490,19 @@ export function changeDriver(
   }
 }
 
+/**
+ * While a server is down, commit `n` changes to its data directory through the product's own system
+ * in-process (as another writer would): changes its clients never saw live. Returns the last seq.
+ */
+export async function commitWhileDown(dataDir: string, n: number, seed = 11): Promise<number> {
+  const offline = await createSystem(liveConfig(dataDir))
+  try {
+    return await changeDriver(offline, { seed }).run(n)
+  } finally {
+    await offline.stop()
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Comparing
 

@@ -8,7 +8,6 @@
  * the drop) → live.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createSystem } from '../../server/system.ts'
 import type { ChangeFrame } from '../../shared/live.ts'
 import {
   createLiveClient,
@@ -18,10 +17,9 @@ import {
 import { ADMIN_TOKEN, httpRequester, mintToken, tempDir } from './helpers.ts'
 import {
   DISTRICT,
-  changeDriver,
+  commitWhileDown,
   expectExactlyTheLog,
   freePort,
-  liveConfig,
   liveSocket,
   logAfter,
   spawnServer,
@@ -107,9 +105,7 @@ beforeAll(async () => {
   // While the clients are away, changes are committed that they never saw live: by the product's
   // own system on the same data directory, not by the restart's catch-up, which may commit none
   // (the simulated clock does not run while the server is down).
-  const offline = await createSystem(liveConfig(dir.path))
-  await changeDriver(offline, { seed: 11 }).run(MISSED)
-  await offline.stop()
+  await commitWhileDown(dir.path, MISSED)
 
   server = spawnServer(env)
   await waitReady(base, server)
