@@ -29,7 +29,8 @@ export interface KpiValues {
   avgDisposalHours: number | null
   score: number | null
   patrolCoverage: number | null
-  onlineWorkers: number
+  /** null where the figure would describe one person (a grid, to the public: `shared/privacy.ts`). */
+  onlineWorkers: number | null
 }
 export type KpiKey = keyof KpiValues
 

@@ -43,8 +43,11 @@ export interface KpiFrame {
   values: KpiValues
 }
 
-/** Per-grid figures: [gridCode, open, overdue, reportedToday, patrolRoundsToday]. */
-export type GridAggregate = [string, number, number, number, number]
+/**
+ * Per-grid figures: [gridCode, open, overdue, reportedToday, patrolRoundsToday]. patrolRoundsToday
+ * is null for the public: one worker patrols a grid, so it describes one person (`shared/privacy.ts`).
+ */
+export type GridAggregate = [string, number, number, number, number | null]
 
 export interface GridsFrame {
   seq: number

@@ -107,7 +107,7 @@ export async function startDriver(o: DriverOptions): Promise<Driver> {
       a[1] = Math.max(0, a[1] + Math.round((random() - 0.5) * 2))
       a[2] = random() < 0.01 ? 1 : a[2] > 0 && random() < 0.2 ? 0 : a[2]
       if (random() < 0.05) a[3]++
-      if (random() < 0.01) a[4]++
+      if (random() < 0.01) a[4] = (a[4] ?? 0) + 1
     }
     return aggregates.map((a) => [...a])
   }

@@ -298,14 +298,15 @@ export function createGridLayer(
       const idx = MEASURE_INDEX[measure]
       const list = [...grids]
       let max = 0
-      for (const g of list) if (g[idx] > max) max = g[idx]
+      // A figure the token may not see (null) is drawn as no activity.
+      for (const g of list) max = Math.max(max, g[idx] ?? 0)
       const b = classBounds(max)
       cls.fill(0)
       overdue.fill(0)
       for (const g of list) {
         const i = index.get(g[0])
         if (i === undefined) continue
-        cls[i] = classOf(g[idx], b)
+        cls[i] = classOf(g[idx] ?? 0, b)
         overdue[i] = g[2] > 0 ? 1 : 0
       }
       return { option: { series: [{ id: 'grids', data: items }] }, legend: classLegend(b) }
