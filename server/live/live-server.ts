@@ -397,7 +397,9 @@ export function createLiveServer(o: LiveServerOptions) {
       if (timer) clearInterval(timer)
       for (const t of expiryTimers.values()) clearTimeout(t)
       for (const u of unsubscribe) u()
-      nsp.disconnectSockets(true)
+      // Not disconnectSockets(true): a client told "io server disconnect" never reconnects by itself.
+      // io.close() closes the transports without a disconnect packet, so every client sees
+      // "transport close", reconnects with its `since` to the next process and replays what it missed.
       await new Promise<void>((resolve) => io.close(() => resolve()))
     },
   }
