@@ -24,6 +24,12 @@ const schema = z.object({
   SIMULATE: bool.default(true),
   SIM_SPEED: positive.max(10_000).default(1),
   SIM_SEED: z.coerce.number().int().default(20260101),
+  SIM_CLOCK_START: z
+    .string()
+    .refine((s) => /(Z|[+-]\d{2}:\d{2})$/.test(s) && !Number.isNaN(Date.parse(s)), {
+      message: 'SIM_CLOCK_START is an ISO 8601 instant with an offset, e.g. 2026-11-29T00:02:00+08:00',
+    })
+    .optional(),
   SIM_EVENTS_PER_DAY: positive.max(1_000_000).default(1500),
   BACKFILL_DAYS: z.coerce.number().min(0).max(365).default(30),
   ADMIN_TOKEN: z.string().min(16, 'ADMIN_TOKEN needs at least 16 characters').optional(),
@@ -66,6 +72,8 @@ export interface Config {
   simulate: boolean
   simSpeed: number
   simSeed: number
+  /** Epoch ms the product's clock starts from on a fresh store (a fixed origin for tests and demos). */
+  clockStart?: number
   simEventsPerDay: number
   backfillDays: number
   adminToken?: string
@@ -106,6 +114,7 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
       simulate: e.SIMULATE,
       simSpeed: e.SIM_SPEED,
       simSeed: e.SIM_SEED,
+      ...(e.SIM_CLOCK_START ? { clockStart: Date.parse(e.SIM_CLOCK_START) } : {}),
       simEventsPerDay: e.SIM_EVENTS_PER_DAY,
       backfillDays: e.BACKFILL_DAYS,
       ...(e.ADMIN_TOKEN ? { adminToken: e.ADMIN_TOKEN } : {}),

@@ -68,11 +68,15 @@ export async function createSystem(
 
   // The simulated clock resumes from where it stopped so time never runs backwards across restarts.
   const savedSimTime = Number((await store.getMeta('sim.until')) ?? 0)
+  // A fixed origin (SIM_CLOCK_START) makes a run independent of the hour it is started at.
+  const speed = config.simulate ? config.simSpeed : 1
   const clock =
     opts.clock ??
-    (config.simulate && config.simSpeed !== 1
-      ? createSimClock(config.simSpeed, Math.max(Date.now(), savedSimTime))
-      : { now: () => Date.now() })
+    (config.clockStart !== undefined
+      ? createSimClock(speed, Math.max(config.clockStart, savedSimTime))
+      : speed !== 1
+        ? createSimClock(speed, Math.max(Date.now(), savedSimTime))
+        : { now: () => Date.now() })
 
   let secret = await store.getMeta('token.secret')
   if (!secret) await store.setMeta('token.secret', (secret = randomBytes(32).toString('base64')))
@@ -118,7 +122,7 @@ export async function createSystem(
     registry,
     logger,
     isReady: () => ready,
-    clockSpeed: opts.clock ? 1 : config.simulate ? config.simSpeed : 1,
+    clockSpeed: opts.clock ? 1 : speed,
     baseUrl: () => config.publicUrl ?? `http://localhost:${port}`,
   })
 

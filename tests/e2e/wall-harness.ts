@@ -10,7 +10,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import type { KpiKey, KpiValues } from '../../shared/kpis.ts'
-import { ADMIN_TOKEN, httpRequester, mintToken } from '../server/helpers.ts'
+import { ADMIN_TOKEN, CLOCK_START, httpRequester, mintToken } from '../server/helpers.ts'
 import { spawnServer, waitReady, type ChildServer } from '../server/live-helpers.ts'
 
 export { ADMIN_TOKEN }
@@ -69,6 +69,7 @@ export function wallEnv(
     SIM_SPEED: '10',
     BACKFILL_DAYS: '2',
     SIM_SEED: '20260101',
+    SIM_CLOCK_START: CLOCK_START,
     LOG_LEVEL: 'warn',
     ADMIN_TOKEN,
     ...extra,

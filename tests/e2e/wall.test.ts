@@ -149,13 +149,18 @@ describe('the wall with the simulator running', () => {
   })
 
   it('tours the streets with ?tour=N: each in turn with its own figures, then the district', async () => {
-    const { page, errors } = await openPage(1920, 1080, `/wall?token=${token}&tour=2`)
-    await waitForLive(page)
     const streets = (
       (await (
         await fetch(`${base}/api/v1/regions/${DISTRICT}`, { headers: { authorization: `Bearer ${token}` } })
       ).json()) as { children: { code: string; name: string }[] }
     ).children
+    // The first street has a report today whatever the hour (the simulated volume falls ~25× at night).
+    await postEvent(
+      (await fetchGrids()).find((g) => g.code.startsWith(streets[0]!.code))!,
+      'e2e tour event',
+    )
+    const { page, errors } = await openPage(1920, 1080, `/wall?token=${token}&tour=2`)
+    await waitForLive(page)
     const card = page.locator('[data-testid=tour-card]')
     // The first stop: the district's first street, with its name and today's figures from the API.
     await card.waitFor({ timeout: 10_000 })
@@ -307,22 +312,7 @@ describe('the KPI tiles against /api/v1/kpis, simulator stopped', () => {
   it('follow events posted over HTTP to the new seq, still equal to the API', async () => {
     const before = await readySeq(base)
     const grid = (await fetchGrids())[0]!
-    const category = CATEGORIES.find((c) => c.code.startsWith('CG'))!.code
-    for (let i = 0; i < 3; i++) {
-      const r = await fetch(`${base}/api/v1/events`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
-        body: JSON.stringify({
-          category,
-          description: `e2e wall event ${i}`,
-          lat: grid.centroid[1],
-          lng: grid.centroid[0],
-          gridCode: grid.code,
-          source: 'patrol',
-        }),
-      })
-      expect(r.status).toBe(201)
-    }
+    for (let i = 0; i < 3; i++) await postEvent(grid, `e2e wall event ${i}`)
     const after = await readySeq(base)
     expect(after).toBe(before + 3)
     await expectTilesEqualApi(page, after)
@@ -331,6 +321,23 @@ describe('the KPI tiles against /api/v1/kpis, simulator stopped', () => {
     expect(errors).toEqual([])
   })
 })
+
+/** Report one event into `grid` over HTTP (admin token); fails the test unless it is created. */
+async function postEvent(grid: { code: string; centroid: [number, number] }, description: string) {
+  const r = await fetch(`${base}/api/v1/events`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      category: CATEGORIES.find((c) => c.code.startsWith('CG'))!.code,
+      description,
+      lat: grid.centroid[1],
+      lng: grid.centroid[0],
+      gridCode: grid.code,
+      source: 'patrol',
+    }),
+  })
+  expect(r.status).toBe(201)
+}
 
 async function fetchGrids(): Promise<{ code: string; centroid: [number, number] }[]> {
   const r = await fetch(`${base}/api/v1/regions/${DISTRICT}/geo?level=grid`, {

@@ -14,6 +14,14 @@ export const ADMIN_TOKEN = 'test-admin-token-0123456789abcde'
 
 export const SIM_SEED = 20260101
 
+/**
+ * Where the clock of a simulating test server starts (SIM_CLOCK_START): a fixed instant, so a run
+ * does not depend on the hour it is started at (the simulated volume falls about 25× at night).
+ * `TEST_CLOCK_START=2026-11-29T00:02:00+08:00 npm test` runs the suite just after midnight on a Sunday.
+ * The default is a working Wednesday afternoon, the same instant as FIXED_NOW.
+ */
+export const CLOCK_START = process.env.TEST_CLOCK_START ?? '2026-11-25T15:30:00+08:00'
+
 /** A fresh temporary directory; `remove()` deletes it. */
 export function tempDir(prefix: string): { path: string; remove: () => void } {
   const path = mkdtempSync(join(tmpdir(), `city-brain-${prefix}-`))
@@ -27,6 +35,7 @@ export function testEnv(dataDir: string, extra: Record<string, string> = {}): Re
     SIMULATE: '1',
     BACKFILL_DAYS: '3',
     SIM_SEED: String(SIM_SEED),
+    SIM_CLOCK_START: CLOCK_START,
     LOG_LEVEL: 'silent',
     ADMIN_TOKEN,
     ...extra,

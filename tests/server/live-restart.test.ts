@@ -14,7 +14,7 @@ import {
   type LiveClient,
   type LiveConnectionState,
 } from '../../web/src/realtime/live-client.ts'
-import { ADMIN_TOKEN, httpRequester, mintToken, tempDir } from './helpers.ts'
+import { ADMIN_TOKEN, CLOCK_START, httpRequester, mintToken, tempDir } from './helpers.ts'
 import {
   DISTRICT,
   commitWhileDown,
@@ -66,6 +66,7 @@ beforeAll(async () => {
     SIM_SPEED: '300',
     BACKFILL_DAYS: '1',
     SIM_SEED: '20260101',
+    SIM_CLOCK_START: CLOCK_START,
     LOG_LEVEL: 'silent',
     ADMIN_TOKEN,
   }
