@@ -2,7 +2,8 @@
  * The simulator plays every source through the same domain API real ingestion uses
  * (EventService, PatrolService). It advances simulated time in slices, each committed in one
  * store batch together with its progress marker, so a crash loses no acknowledged work and a
- * restart resumes exactly where the last committed slice ended.
+ * restart resumes exactly where the last committed slice ended. A slice that fails is rolled back
+ * whole; the simulator then resumes the same way, from the store, and retries with back-off.
  */
 import type { Clock, GridEvent } from '../../shared/types.ts'
 import type { WorkCalendar } from '../../shared/working-time.ts'
@@ -10,7 +11,7 @@ import type { CityIndex } from '../city/city-index.ts'
 import type { EventService } from '../domain/event-service.ts'
 import type { PatrolService } from '../domain/patrol-service.ts'
 import { AppError } from '../errors.ts'
-import type { Store } from '../store/store.ts'
+import { StoreUnavailable, type Store } from '../store/store.ts'
 import { createArrivals } from './arrivals.ts'
 import { MinHeap } from './heap.ts'
 import { createPatrols } from './patrols.ts'
@@ -34,6 +35,10 @@ export interface SimulatorOptions {
   tickMs: number
   dayStartOf: (ms: number) => number
   localHour: (ms: number) => number
+  /** Hears each failed attempt (then retried after `retryInMs`); the simulator keeps going. */
+  onError?: (err: unknown, retryInMs: number) => void
+  /** The longest wait between retries (default 5000 ms); the first is `tickMs`, then doubling. */
+  maxRetryMs?: number
 }
 
 export type SimProgress = (p: {
@@ -45,8 +50,21 @@ export type SimProgress = (p: {
 
 interface Job {
   at: number
+  /** The event the job moves on, or null for an arrival (then `n` orders the slice's arrivals). */
   eventId: string | null
+  n: number
   run: () => Promise<GridEvent | null>
+}
+
+/**
+ * Jobs in a total order (time, then event id, then arrival): the order never depends on how the
+ * heap was filled, so a heap rebuilt from the store after a failure runs exactly as the lost one.
+ */
+const byTime = (a: Job, b: Job): number => {
+  if (a.at !== b.at) return a.at - b.at
+  const x = a.eventId ?? ''
+  const y = b.eventId ?? ''
+  return x < y ? -1 : x > y ? 1 : a.n - b.n
 }
 
 export interface Simulator {
@@ -67,8 +85,12 @@ export function createSimulator(o: SimulatorOptions): Simulator {
     localHour: o.localHour,
   })
   const pings = createPatrols({ city: o.city, seed: o.seed, dayStartOf: o.dayStartOf })
-  const heap = new MinHeap<Job>((a, b) => a.at - b.at)
+  let heap = new MinHeap<Job>(byTime)
   let until = 0
+  // A failed slice popped and pushed jobs of a rolled-back state: the heap must be rebuilt first.
+  let stale = false
+  const maxRetryMs = o.maxRetryMs ?? 5000
+  const retryDelay = (failures: number): number => Math.min(o.tickMs * 2 ** (failures - 1), maxRetryMs)
 
   const schedule = (e: GridEvent): void => {
     const step = planNext(e, o.seed, o.calendar)
@@ -77,6 +99,7 @@ export function createSimulator(o: SimulatorOptions): Simulator {
     heap.push({
       at,
       eventId: e.id,
+      n: 0,
       run: async () => {
         try {
           return (await o.events.act(e.id, { action: step.action, ...step.data }, at)).event
@@ -97,6 +120,8 @@ export function createSimulator(o: SimulatorOptions): Simulator {
    */
   const slice = async (from: number, to: number, mode: 'history' | 'recent' | 'live'): Promise<number> => {
     let created = 0
+    let n = 0
+    stale = true
     await o.store.batch(async () => {
       for (let m = Math.floor(from / MIN) * MIN; m < to; m += MIN)
         for (const a of arrivals(m)) {
@@ -104,6 +129,7 @@ export function createSimulator(o: SimulatorOptions): Simulator {
           heap.push({
             at: a.at,
             eventId: null,
+            n: n++,
             run: async () => (created++, (await o.events.report({ ...a.input, reportedAt: a.at })).event),
           })
         }
@@ -119,8 +145,39 @@ export function createSimulator(o: SimulatorOptions): Simulator {
       if (ps.length) await o.patrol.ingest(ps)
       await o.store.setMeta(META_KEY, String(to))
     })
+    stale = false
     until = to
     return created
+  }
+
+  /** Plan every event that may still move, from the store: what a start does, and a failed slice undoes. */
+  const plan = async (): Promise<void> => {
+    heap = new MinHeap<Job>(byTime)
+    // Closed events may still get their evaluation (planned up to 36 h after closing).
+    for (const e of await o.store.openEvents(until - 2 * DAY)) schedule(e)
+  }
+
+  /** After a failed slice: continue from the last committed one, as a restart would. */
+  const resume = async (): Promise<void> => {
+    if (!stale) return
+    const saved = await o.store.getMeta(META_KEY)
+    if (saved) until = Number(saved)
+    await plan()
+    stale = false
+  }
+
+  /** `slice`, retried with back-off while the store is unavailable (the start has no one to retry it). */
+  const sliceRetrying = async (to: number, mode: 'history' | 'recent' | 'live'): Promise<number> => {
+    for (let failures = 1; ; failures++) {
+      try {
+        await resume()
+        return until < to ? await slice(until, to, mode) : 0
+      } catch (err) {
+        if (!(err instanceof StoreUnavailable)) throw err
+        o.onError?.(err, retryDelay(failures))
+        await new Promise((r) => setTimeout(r, retryDelay(failures)))
+      }
+    }
   }
 
   const sim: Simulator = {
@@ -128,6 +185,7 @@ export function createSimulator(o: SimulatorOptions): Simulator {
       return until
     },
     async advanceTo(target) {
+      await resume()
       while (until < target) {
         await slice(until, Math.min(target, until + 60 * MIN), 'live')
       }
@@ -138,8 +196,7 @@ export function createSimulator(o: SimulatorOptions): Simulator {
       const phase = saved ? 'catch-up' : 'backfill'
       until = saved ? Number(saved) : now - o.backfillDays * DAY
       until = Math.max(until, now - o.backfillDays * DAY)
-      // Closed events may still get their evaluation (planned up to 36 h after closing).
-      for (const e of await o.store.openEvents(until - 2 * DAY)) schedule(e)
+      await plan()
       const total = now - until
       const started = until
       let events = 0
@@ -147,7 +204,7 @@ export function createSimulator(o: SimulatorOptions): Simulator {
         // Six-hour slices while catching up: fewer commits, same result as live one-hour slices.
         const to = Math.min(now, until + 6 * 60 * MIN)
         const mode = now - to <= 2 * 3_600_000 ? 'live' : now - until <= 2 * DAY ? 'recent' : 'history'
-        events += await slice(until, to, mode)
+        events += await sliceRetrying(to, mode)
         onProgress?.({ phase, done: until - started, total, events })
         await new Promise((r) => setImmediate(r))
       }
@@ -155,19 +212,33 @@ export function createSimulator(o: SimulatorOptions): Simulator {
     },
     run() {
       let stopped = false
+      let failures = 0
+      let timer: ReturnType<typeof setTimeout> | undefined
       let current: Promise<void> = Promise.resolve()
-      const timer = setInterval(() => {
-        if (stopped) return
-        current = current.then(async () => {
-          if (stopped) return
+      // Never rejects: a failure is reported and retried with back-off, the loop goes on.
+      const step = async (): Promise<void> => {
+        try {
           await sim.advanceTo(o.clock.now())
           await o.patrol.sweep()
-        })
-      }, o.tickMs)
+          failures = 0
+        } catch (err) {
+          failures++
+          try {
+            o.onError?.(err, retryDelay(failures))
+          } catch {
+            // a failing reporter must not stop the simulator
+          }
+        }
+      }
+      const next = (): void => {
+        if (stopped) return
+        timer = setTimeout(() => (current = step().then(next)), failures ? retryDelay(failures) : o.tickMs)
+      }
+      next()
       return async () => {
         stopped = true
-        clearInterval(timer)
-        await current.catch(() => undefined)
+        clearTimeout(timer)
+        await current
       }
     },
   }

@@ -90,4 +90,25 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   CREATE INDEX events_updated ON events (updated_at);
   CREATE INDEX positions_worker_at ON positions (worker_id, at);
   `,
+  // 6: the registry of issued tokens (never the token itself), listed by GET /api/v1/tokens;
+  //    whether one is revoked is read from revoked_tokens
+  `
+  CREATE TABLE issued_tokens (
+    jti TEXT PRIMARY KEY,
+    role TEXT NOT NULL,
+    region TEXT,
+    aud TEXT NOT NULL,
+    actions TEXT,
+    issued_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+  );
+  CREATE INDEX issued_tokens_expires ON issued_tokens (expires_at);
+  `,
+  // 7: idempotency keys expire 24 h after their first use (real time, ms); the keys from before
+  //    this step count from the upgrade
+  `
+  ALTER TABLE idempotency ADD COLUMN created_at INTEGER;
+  UPDATE idempotency SET created_at = CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER);
+  CREATE INDEX idempotency_created ON idempotency (created_at);
+  `,
 ]

@@ -1,6 +1,6 @@
 /**
  * SQLite implementation of the store (better-sqlite3 12, WAL, synchronous=FULL: a write returns
- * only after its transaction is durable).
+ * only after its transaction is durable). The files are the owner's only (0600).
  */
 import Database from 'better-sqlite3'
 import { AsyncLocalStorage } from 'node:async_hooks'
@@ -9,26 +9,24 @@ import { dirname } from 'node:path'
 import type { Change, GridEvent, PatrolRound, Position, Worker } from '../../shared/types.ts'
 import { applyChange, initialState, type ReportPayload } from '../../shared/lifecycle.ts'
 import {
+  IDEMPOTENCY_TTL_MS,
   IdempotencyConflict,
+  StoreUnavailable,
   type ActivitySnapshot,
   type CommitListener,
   type Decision,
   type EventQuery,
+  type IssuedTokenState,
   type KpiSnapshot,
   type MutateResult,
   type Store,
+  type StoreHealth,
 } from './store.ts'
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.ts'
+import { ownerOnlyFile } from './data-dir.ts'
+import { guardStore, isBusy } from './sqlite-faults.ts'
+import { kpiSnapshotOf } from './sqlite-kpi-snapshot.ts'
 import { changeFromRow, eventFromRow, eventToRow, type ChangeRow, type EventRow } from './rows.ts'
-
-/** A patrol run counts as a round once it has lasted this long (DESIGN.md §2). */
-const MIN_ROUND_MS = 15 * 60_000
-
-const countByGrid = (rows: { g: string }[]): Map<string, number> => {
-  const m = new Map<string, number>()
-  for (const r of rows) m.set(r.g, (m.get(r.g) ?? 0) + 1)
-  return m
-}
 
 const EVENT_COLUMNS = [
   'id',
@@ -57,13 +55,36 @@ const EVENT_COLUMNS = [
   'evaluated_at',
 ] as const
 
+export interface SqliteStoreOptions {
+  /**
+   * How long a transaction waits for another connection's write lock before failing with
+   * StoreUnavailable (default 5000 ms). The wait is between turns of the event loop: SQLite's own
+   * busy handler would sleep inside this synchronous driver and freeze the whole process.
+   */
+  busyTimeoutMs?: number
+  /** Real time, for the idempotency keys' expiry (default Date.now). */
+  now?: () => number
+  /** Hears each failure of a method (op: its name) and each listener that throws after COMMIT. */
+  onError?: (op: string, err: unknown) => void
+}
+
+/** SQLite's own busy handler only rides out a moment's contention; longer waits are `whenFree`'s. */
+const ENGINE_BUSY_MS = 10
+
 /** Open (creating if needed) the SQLite store at `file` (":memory:" for tests). */
-export function createSqliteStore(file: string): Store {
-  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true })
+export function createSqliteStore(file: string, opts: SqliteStoreOptions = {}): Store {
+  const busyTimeoutMs = opts.busyTimeoutMs ?? 5000
+  const now = opts.now ?? Date.now
+  const onError = opts.onError ?? ((op: string, err: unknown) => console.error(`store: ${op} failed:`, err))
+  if (file !== ':memory:') {
+    mkdirSync(dirname(file), { recursive: true })
+    // SQLite gives the WAL and shm the database file's mode.
+    ownerOnlyFile(file)
+  }
   const db = new Database(file)
   db.pragma('journal_mode = WAL')
   db.pragma('synchronous = FULL')
-  db.pragma('busy_timeout = 5000')
+  db.pragma(`busy_timeout = ${ENGINE_BUSY_MS}`)
   db.pragma('foreign_keys = ON')
   // A batch holds one write transaction across awaits. Calls made inside it (tracked by
   // AsyncLocalStorage) join it; any other caller waits until it commits, so nothing is
@@ -76,27 +97,75 @@ export function createSqliteStore(file: string): Store {
   let uncommitted: Parameters<CommitListener>[] = []
   let deferred: (() => void)[] = []
   const listeners = new Set<CommitListener>()
+  const report = (op: string, err: unknown): void => {
+    try {
+      onError(op, err)
+    } catch {
+      // A failing reporter must not turn a committed write into a failed one.
+    }
+  }
+  // The write is committed: whatever a listener does, the writer gets its success.
   const announce = (): void => {
     const done = uncommitted
     const fns = deferred
     uncommitted = []
     deferred = []
-    for (const args of done) for (const l of listeners) l(...args)
-    for (const fn of fns) fn()
-  }
-
-  /** Run `fn` in its own transaction, or inside the caller's batch. */
-  const run = async <T>(fn: () => T): Promise<T> => {
-    if (inOpenBatch()) return fn()
-    while (openBatch) await openBatch.catch(() => undefined)
-    try {
-      const result = db.transaction(fn).immediate()
-      announce()
-      return result
-    } finally {
-      uncommitted = []
+    for (const args of done)
+      for (const l of listeners) {
+        try {
+          l(...args)
+        } catch (err) {
+          report('listener', err)
+        }
+      }
+    for (const fn of fns) {
+      try {
+        fn()
+      } catch (err) {
+        report('afterCommit', err)
+      }
     }
   }
+
+  // Failing since the first failure of a run, until a transaction commits a change.
+  let failing: StoreHealth = { ok: true }
+  const totalChanges = (): number => (db.prepare('SELECT total_changes() AS n').get() as { n: number }).n
+
+  /**
+   * Run `begin` (which starts a transaction synchronously) once this store has no batch open and no
+   * other connection holds the write lock; a lock held past busyTimeoutMs fails with SQLITE_BUSY.
+   */
+  const whenFree = async <T>(begin: () => T): Promise<T> => {
+    let deadline = 0
+    for (let pause = 2; ; pause = Math.min(pause * 2, 50)) {
+      while (openBatch) await openBatch.catch(() => undefined)
+      try {
+        return begin()
+      } catch (err) {
+        if (!isBusy(err)) throw err
+        deadline ||= performance.now() + busyTimeoutMs
+        if (performance.now() >= deadline) throw err
+      }
+      await new Promise((r) => setTimeout(r, pause))
+    }
+  }
+
+  /** Run `fn` in its own transaction (a write, or a read that waits for no lock), or inside the caller's batch. */
+  const run = async <T>(fn: () => T, mode: 'immediate' | 'deferred' = 'immediate'): Promise<T> => {
+    if (inOpenBatch()) return fn()
+    return whenFree(() => {
+      try {
+        const before = totalChanges()
+        const result = db.transaction(fn)[mode]()
+        if (totalChanges() > before) failing = { ok: true }
+        announce()
+        return result
+      } finally {
+        uncommitted = []
+      }
+    })
+  }
+  const read = <T>(fn: () => T): Promise<T> => run(fn, 'deferred')
 
   const prepared = new Map<string, Database.Statement>()
   const st = (sql: string): Database.Statement => {
@@ -142,143 +211,60 @@ export function createSqliteStore(file: string): Store {
     return 'E' + String(n).padStart(8, '0')
   }
 
-  /** The region's events any KPI of [from, to) can count, as they stand now (see `Store.kpiSnapshot`). */
-  const relevantEvents = (lo: string, hi: string, from: number, to: number, extra = '', ...args: number[]) =>
-    (
-      st(
-        `SELECT * FROM events WHERE grid_code >= ? AND grid_code < ? ${extra} AND (
-           (reported_at >= ? AND reported_at < ?) OR
-           (first_dispatched_at >= ? AND first_dispatched_at < ?) OR
-           (evaluated_at >= ? AND evaluated_at < ?) OR
-           status NOT IN ('closed', 'cancelled'))`,
-      ).all(lo, hi, ...args, from, to, from, to, from, to) as EventRow[]
-    ).map(eventFromRow)
-
-  const snapshotNow = (
-    region: string,
-    from: number,
-    to: number,
-    day: { start: number; end: number },
-    onlineSince: number,
-  ): KpiSnapshot => {
-    const lo = region
-    const hi = region + ':'
-    const roundRows = st(
-      `SELECT grid_code AS g, worker_id AS w, started_at AS s FROM patrol_rounds
-       WHERE grid_code >= ? AND grid_code < ? AND ended_at >= ? AND ended_at < ?`,
-    ).all(lo, hi, day.start, day.end) as { g: string; w: string; s: number }[]
-    const online = st(
-      `SELECT grid_code AS g, COUNT(*) AS n FROM workers
-       WHERE grid_code >= ? AND grid_code < ? AND last_ping_at >= ? GROUP BY grid_code`,
-    ).all(lo, hi, onlineSince) as { g: string; n: number }[]
-    return {
-      seq: lastSeq(),
-      events: relevantEvents(lo, hi, from, to),
-      roundsByGrid: countByGrid(roundRows),
-      roundKeys: roundRows.map((r) => `${r.w}|${r.s}`),
-      onlineByGrid: new Map(online.map((r) => [r.g, r.n])),
-      positions: (
-        st(
-          `SELECT id, last_lat AS lat, last_lng AS lng, last_ping_at AS at FROM workers
-           WHERE grid_code >= ? AND grid_code < ? AND last_ping_at >= ? ORDER BY id`,
-        ).all(lo, hi, onlineSince) as { id: string; lat: number; lng: number; at: number }[]
-      ).map((r) => ({ workerId: r.id, lat: r.lat, lng: r.lng, at: r.at })),
-    }
-  }
-
-  /**
-   * The snapshot as the log stood at `at`. An event untouched since `at` is read as it is; one
-   * changed later is folded again from its changes at or before `at` (a change's `at` never goes
-   * back within one event, so these are a prefix of its log).
-   */
-  const snapshotAt = (
-    region: string,
-    from: number,
-    to: number,
-    day: { start: number; end: number },
-    onlineSince: number,
-    at: number,
-  ): KpiSnapshot => {
-    const lo = region
-    const hi = region + ':'
-    const events = relevantEvents(lo, hi, from, to, 'AND updated_at <= ?', at)
-    const rows = st(
-      `SELECT c.* FROM changes c JOIN events e ON e.id = c.event_id
-       WHERE e.updated_at > ? AND e.reported_at <= ? AND e.grid_code >= ? AND e.grid_code < ? AND c.at <= ?
-       ORDER BY c.event_id, c.seq`,
-    ).all(at, at, lo, hi, at) as (ChangeRow & { payload: string | null })[]
-    // Folded events are kept whether or not a KPI of [from, to) counts them: each KPI tests its own
-    // period, so an extra event counts nowhere (and these are few: the ones changed since `at`).
-    let state: GridEvent | null = null
-    for (const row of rows) {
-      const change = changeFromRow(row)
-      if (change.action === 'report') {
-        if (state) events.push(state)
-        state = initialState(change, JSON.parse(row.payload!) as ReportPayload, change.eventId)
-      } else if (state) state = applyChange(state, change)
-    }
-    if (state) events.push(state)
-    // A round counts once it has lasted 15 minutes, on the day of its end. One still going on at
-    // `at` counts on `day` (which holds `at`) if, by `at`, its pings already spanned 15 minutes.
-    const roundRows = st(
-      `SELECT r.grid_code AS g, r.worker_id AS w, r.started_at AS s FROM patrol_rounds r
-       WHERE r.grid_code >= ? AND r.grid_code < ? AND r.ended_at >= ? AND (r.ended_at <= ? OR
-         EXISTS (SELECT 1 FROM positions p WHERE p.worker_id = r.worker_id
-                   AND p.at >= r.started_at + ? AND p.at <= ?))`,
-    ).all(lo, hi, day.start, at, MIN_ROUND_MS, at) as { g: string; w: string; s: number }[]
-    // Each worker's last raw ping in [onlineSince, at] (raw pings are kept for the retention only).
-    const pings = st(
-      `SELECT p.worker_id AS id, w.grid_code AS g, p.lat AS lat, p.lng AS lng, MAX(p.at) AS at
-       FROM positions p JOIN workers w ON w.id = p.worker_id
-       WHERE p.at >= ? AND p.at <= ? AND w.grid_code >= ? AND w.grid_code < ?
-       GROUP BY p.worker_id ORDER BY p.worker_id`,
-    ).all(onlineSince, at, lo, hi) as { id: string; g: string; lat: number; lng: number; at: number }[]
-    return {
-      seq: lastSeq(),
-      events,
-      roundsByGrid: countByGrid(roundRows),
-      roundKeys: roundRows.map((r) => `${r.w}|${r.s}`),
-      onlineByGrid: countByGrid(pings),
-      positions: pings.map((r) => ({ workerId: r.id, lat: r.lat, lng: r.lng, at: r.at })),
-    }
-  }
+  // The KPI snapshot reads exist once, shared with the KPI worker's read-only connection.
+  const snapshotOf = kpiSnapshotOf(db)
 
   const store: Store = {
     kind: 'sqlite',
     async migrate() {
-      db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)')
-      const row = db.prepare('SELECT version FROM schema_version').get() as { version: number } | undefined
-      const current = row?.version ?? 0
-      db.transaction(() => {
-        for (let v = current; v < SQLITE_MIGRATIONS.length; v++) db.exec(SQLITE_MIGRATIONS[v]!)
-        db.prepare('DELETE FROM schema_version').run()
-        db.prepare('INSERT INTO schema_version (version) VALUES (?)').run(SQLITE_MIGRATIONS.length)
-      }).immediate()
-      return SQLITE_MIGRATIONS.length
+      const latest = SQLITE_MIGRATIONS.length
+      return whenFree(() => {
+        db.transaction(() => {
+          db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)')
+          const row = db.prepare('SELECT version FROM schema_version').get() as
+            { version: number } | undefined
+          const current = row?.version ?? 0
+          // Steps this build does not know may have changed the data in ways it cannot read or keep.
+          if (current > latest)
+            throw new Error(
+              `存储 ${file} 的结构版本为 ${current}，比本程序支持的版本 ${latest} 新：请运行更新的程序版本 / ` +
+                `the store ${file} has schema version ${current}, newer than this build supports (${latest}): run a newer build`,
+            )
+          for (let v = current; v < latest; v++) db.exec(SQLITE_MIGRATIONS[v]!)
+          db.prepare('DELETE FROM schema_version').run()
+          db.prepare('INSERT INTO schema_version (version) VALUES (?)').run(latest)
+        }).immediate()
+        return latest
+      })
     },
     async close() {
       if (db.open) db.close()
     },
     async batch(fn) {
       if (inOpenBatch()) return fn()
-      while (openBatch) await openBatch.catch(() => undefined)
       const token = {}
-      const work = (async () => {
+      // BEGIN and registering the batch happen in one synchronous step: nothing can slip in between.
+      const { work } = await whenFree(() => {
+        const before = totalChanges()
         db.exec('BEGIN IMMEDIATE')
         openToken = token
-        try {
-          const result = await batchScope.run(token, fn)
-          db.exec('COMMIT')
-          announce()
-          return result
-        } catch (err) {
-          uncommitted = []
-          deferred = []
-          if (db.inTransaction) db.exec('ROLLBACK')
-          throw err
-        }
-      })()
-      openBatch = work
+        const work = (async () => {
+          try {
+            const result = await batchScope.run(token, fn)
+            db.exec('COMMIT')
+            if (totalChanges() > before) failing = { ok: true }
+            announce()
+            return result
+          } catch (err) {
+            uncommitted = []
+            deferred = []
+            if (db.inTransaction) db.exec('ROLLBACK')
+            throw err
+          }
+        })()
+        openBatch = work
+        return { work }
+      })
       try {
         return await work
       } finally {
@@ -286,6 +272,7 @@ export function createSqliteStore(file: string): Store {
         openToken = null
       }
     },
+    health: () => failing,
 
     afterCommit(fn) {
       if (inOpenBatch()) deferred.push(fn)
@@ -299,11 +286,15 @@ export function createSqliteStore(file: string): Store {
     async createEvent(payload: ReportPayload, at: number, idempotencyKey?: string) {
       return run(() => {
         const fingerprint = JSON.stringify(payload)
+        const usedAt = now()
         if (idempotencyKey) {
-          const hit = st('SELECT event_id, fingerprint FROM idempotency WHERE key = ?').get(
+          const hit = st('SELECT event_id, fingerprint, created_at FROM idempotency WHERE key = ?').get(
             idempotencyKey,
-          ) as { event_id: string; fingerprint: string | null } | undefined
-          if (hit) {
+          ) as { event_id: string; fingerprint: string | null; created_at: number | null } | undefined
+          // An expired key is forgotten: this use is a first use again.
+          if (hit && hit.created_at !== null && usedAt - hit.created_at >= IDEMPOTENCY_TTL_MS)
+            st('DELETE FROM idempotency WHERE key = ?').run(idempotencyKey)
+          else if (hit) {
             if (hit.fingerprint !== null && hit.fingerprint !== fingerprint)
               throw new IdempotencyConflict(idempotencyKey)
             const event = getEvent(hit.event_id)!
@@ -326,10 +317,11 @@ export function createSqliteStore(file: string): Store {
         insertEvent(event)
         appendChange(change, payload)
         if (idempotencyKey)
-          st('INSERT INTO idempotency (key, event_id, fingerprint) VALUES (?, ?, ?)').run(
+          st('INSERT INTO idempotency (key, event_id, fingerprint, created_at) VALUES (?, ?, ?, ?)').run(
             idempotencyKey,
             id,
             fingerprint,
+            usedAt,
           )
         uncommitted.push([change, event, null])
         return { event, change, created: true }
@@ -365,10 +357,10 @@ export function createSqliteStore(file: string): Store {
       })
     },
     async getEvent(id) {
-      return run(() => getEvent(id))
+      return read(() => getEvent(id))
     },
     async eventsByIds(ids) {
-      return run(() => {
+      return read(() => {
         const out = new Map<string, GridEvent>()
         const unique = [...new Set(ids)]
         for (let i = 0; i < unique.length; i += 500) {
@@ -382,21 +374,21 @@ export function createSqliteStore(file: string): Store {
       })
     },
     async reportPayload(id) {
-      return run(() => {
+      return read(() => {
         const row = st(`SELECT payload FROM changes WHERE event_id = ? AND action = 'report'`).get(id) as
           { payload: string | null } | undefined
         return row?.payload ? (JSON.parse(row.payload) as ReportPayload) : null
       })
     },
     async timeline(id) {
-      return run(() => {
+      return read(() => {
         return (st('SELECT * FROM changes WHERE event_id = ? ORDER BY seq').all(id) as ChangeRow[]).map(
           changeFromRow,
         )
       })
     },
     async listEvents(q: EventQuery) {
-      return run(() => {
+      return read(() => {
         const where: string[] = []
         const args: unknown[] = []
         if (q.region) {
@@ -429,7 +421,7 @@ export function createSqliteStore(file: string): Store {
       })
     },
     async openEvents(closedSince) {
-      return run(() => {
+      return read(() => {
         return (
           st(
             `SELECT * FROM events WHERE status NOT IN ('closed','cancelled')
@@ -439,29 +431,27 @@ export function createSqliteStore(file: string): Store {
       })
     },
     async listChanges(after, limit) {
-      return run(() => {
+      return read(() => {
         return (
           st('SELECT * FROM changes WHERE seq > ? ORDER BY seq LIMIT ?').all(after, limit) as ChangeRow[]
         ).map(changeFromRow)
       })
     },
     async lastSeq() {
-      return run(lastSeq)
+      return read(lastSeq)
     },
     async countEvents() {
-      return run(() => {
+      return read(() => {
         return (st('SELECT COUNT(*) AS n FROM events').get() as { n: number }).n
       })
     },
     async kpiSnapshot(region, from, to, day, onlineSince, at?): Promise<KpiSnapshot> {
       // One read transaction: the events, rounds and seq are mutually consistent.
-      return run((): KpiSnapshot =>
-        (at === undefined ? snapshotNow : snapshotAt)(region, from, to, day, onlineSince, at!),
-      )
+      return read((): KpiSnapshot => snapshotOf(region, from, to, day, onlineSince, at))
     },
 
     async reportCountsSince(since) {
-      return run(() => {
+      return read(() => {
         const rows = st(
           'SELECT grid_code AS g, COUNT(*) AS n FROM events WHERE reported_at >= ? GROUP BY grid_code',
         ).all(since) as { g: string; n: number }[]
@@ -504,6 +494,11 @@ export function createSqliteStore(file: string): Store {
     async prunePositions(before) {
       return run(() => st('DELETE FROM positions WHERE at < ?').run(before).changes)
     },
+    async pruneIdempotencyKeys() {
+      return run(
+        () => st('DELETE FROM idempotency WHERE created_at <= ?').run(now() - IDEMPOTENCY_TTL_MS).changes,
+      )
+    },
 
     async revokeToken(jti, expiresAt) {
       await run(() => {
@@ -511,14 +506,14 @@ export function createSqliteStore(file: string): Store {
       })
     },
     async revokedTokens(now) {
-      return run(() =>
+      return read(() =>
         (st('SELECT jti FROM revoked_tokens WHERE expires_at > ?').all(now) as { jti: string }[]).map(
           (r) => r.jti,
         ),
       )
     },
     async getMeta(key) {
-      return run(() => {
+      return read(() => {
         const row = st('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined
         return row?.value ?? null
       })
@@ -535,7 +530,7 @@ export function createSqliteStore(file: string): Store {
       // One read transaction, so the counts and the seq agree. Each query is a range scan of a
       // time index that also holds grid_code (INDEXED BY: a region prefix on grid_code would match
       // every event of a district, the time range is what is selective).
-      return run((): ActivitySnapshot => {
+      return read((): ActivitySnapshot => {
         const lo = region
         const hi = region + ':'
         const times = (column: 'reported_at' | 'handled_at' | 'closed_at', index: string): number[] =>
@@ -559,6 +554,61 @@ export function createSqliteStore(file: string): Store {
         }
       })
     },
+
+    // The token registry: claims only, never the token; revoked is read from revoked_tokens.
+    async recordIssuedToken(t) {
+      await run(() => {
+        st(
+          `INSERT INTO issued_tokens (jti, role, region, aud, actions, issued_at, expires_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        ).run(t.jti, t.role, t.region, t.aud, t.actions && JSON.stringify(t.actions), t.issuedAt, t.expiresAt)
+      })
+    },
+    async issuedTokens(now) {
+      return run(() =>
+        (
+          st(
+            `SELECT t.*, r.jti IS NOT NULL AS revoked FROM issued_tokens t
+             LEFT JOIN revoked_tokens r ON r.jti = t.jti
+             WHERE t.expires_at > ? ORDER BY t.issued_at DESC, t.jti`,
+          ).all(now) as IssuedTokenRow[]
+        ).map(issuedFromRow),
+      )
+    },
+    async issuedToken(jti) {
+      return run(() => {
+        const row = st(
+          `SELECT t.*, r.jti IS NOT NULL AS revoked FROM issued_tokens t
+           LEFT JOIN revoked_tokens r ON r.jti = t.jti WHERE t.jti = ?`,
+        ).get(jti) as IssuedTokenRow | undefined
+        return row ? issuedFromRow(row) : null
+      })
+    },
   }
-  return store
+  return guardStore(store, (op, err) => {
+    if (err instanceof StoreUnavailable && failing.ok) failing = { ok: false, code: err.code, since: now() }
+    report(op, err)
+  })
 }
+
+interface IssuedTokenRow {
+  jti: string
+  role: IssuedTokenState['role']
+  region: string | null
+  aud: string
+  actions: string | null
+  issued_at: number
+  expires_at: number
+  revoked: number
+}
+
+const issuedFromRow = (r: IssuedTokenRow): IssuedTokenState => ({
+  jti: r.jti,
+  role: r.role,
+  region: r.region,
+  aud: r.aud,
+  actions: r.actions === null ? null : (JSON.parse(r.actions) as IssuedTokenState['actions']),
+  issuedAt: Number(r.issued_at),
+  expiresAt: Number(r.expires_at),
+  revoked: r.revoked === 1,
+})

@@ -8,10 +8,12 @@
 import type {
   Change,
   ChangeAction,
+  EventAction,
   EventStatus,
   GridEvent,
   PatrolRound,
   Position,
+  Role,
   Worker,
 } from '../../shared/types.ts'
 import type { ReportPayload, StoredChangeData } from '../../shared/lifecycle.ts'
@@ -31,6 +33,32 @@ export class IdempotencyConflict extends Error {
     super(`idempotency key ${key} was used for a different payload`)
   }
 }
+
+/**
+ * The store cannot serve the operation for now, and nothing of it was written (its transaction rolled
+ * back): the database is locked by another connection past the busy timeout, the disk is full, or the
+ * file is read-only or failing. Retrying later can succeed; `code` is the engine's own error code.
+ */
+export class StoreUnavailable extends Error {
+  /** Seconds a client should wait before retrying (the HTTP `Retry-After`). */
+  readonly retryAfterSeconds: number
+  constructor(
+    readonly op: string,
+    readonly code: string,
+    readonly reason: 'busy' | 'full' | 'io',
+    options?: { cause?: unknown },
+  ) {
+    super(`store unavailable (${code}) in ${op}`, options)
+    this.name = 'StoreUnavailable'
+    this.retryAfterSeconds = reason === 'busy' ? 1 : 5
+  }
+}
+
+/** Whether the store takes writes: failing since the first of a run of failures, until a write succeeds. */
+export type StoreHealth = { ok: true } | { ok: false; code: string; since: number }
+
+/** An idempotency key stops matching this long after its first use (real time: a client's retry window). */
+export const IDEMPOTENCY_TTL_MS = 24 * 3_600_000
 
 /** A committed change with the event after it and, except for a report, before it. */
 export type CommitListener = (change: Change, event: GridEvent, previous: GridEvent | null) => void
@@ -79,7 +107,13 @@ export interface Store {
   /** Run `fn` right after the current batch commits (at once outside a batch; never on rollback). */
   afterCommit(fn: () => void): void
 
-  /** A reused idempotency key returns the first event; with a different payload it throws IdempotencyConflict. */
+  /** See `StoreHealth`: false while writes fail with `StoreUnavailable`. */
+  health(): StoreHealth
+
+  /**
+   * A key reused within IDEMPOTENCY_TTL_MS returns the first event; with a different payload it throws
+   * IdempotencyConflict. After the TTL the key is free again: a reuse creates a new event.
+   */
   createEvent(
     payload: ReportPayload,
     at: number,
@@ -126,10 +160,18 @@ export interface Store {
   insertRounds(rounds: PatrolRound[]): Promise<void>
   /** Deletes raw positions older than `before`; returns how many. */
   prunePositions(before: number): Promise<number>
+  /** Deletes idempotency keys past IDEMPOTENCY_TTL_MS; returns how many. */
+  pruneIdempotencyKeys(): Promise<number>
 
   revokeToken(jti: string, expiresAt: number): Promise<void>
   /** jti of revoked tokens not yet expired at `now`. */
   revokedTokens(now: number): Promise<string[]>
+  /** Remember an issued token in the registry (its claims, never the token itself). */
+  recordIssuedToken(t: IssuedToken): Promise<void>
+  /** Issued tokens not expired at `now`, newest first, each with whether it is revoked. */
+  issuedTokens(now: number): Promise<IssuedTokenState[]>
+  /** One issued token by id, or null. */
+  issuedToken(jti: string): Promise<IssuedTokenState | null>
 
   getMeta(key: string): Promise<string | null>
   setMeta(key: string, value: string): Promise<void>
@@ -154,4 +196,20 @@ export interface ActivitySnapshot {
   reportedAt: number[]
   handledAt: number[]
   closedAt: number[]
+}
+
+/** An entry of the token registry (see `Store.recordIssuedToken`). Times are epoch ms. */
+export interface IssuedToken {
+  jti: string
+  role: Role
+  region: string | null
+  /** The token's kind (its JWT `aud`). */
+  aud: string
+  actions: EventAction[] | null
+  issuedAt: number
+  expiresAt: number
+}
+
+export interface IssuedTokenState extends IssuedToken {
+  revoked: boolean
 }

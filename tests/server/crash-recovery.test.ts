@@ -213,6 +213,28 @@ describe('the real server process', () => {
     expect((await second.exited).code).toBe(0)
   })
 
+  it('refuses a second process on the same data directory, naming it and the holder, and lets one in once the holder is killed', async () => {
+    const dir = tempDir('second')
+    dirs.push(dir)
+    const first = await startServer(dir.path, { BACKFILL_DAYS: '0' })
+    const refusal = await startServer(dir.path, { BACKFILL_DAYS: '0' }).then(
+      () => 'the second process started',
+      (err: Error) => err.message,
+    )
+    expect(refusal).toMatch(/server exited \(1\) before listening/)
+    expect(refusal).toContain(`数据目录 ${dir.path}`)
+    expect(refusal).toContain(
+      `the data directory ${dir.path} is in use by another City Brain process (pid ${first.child.pid})`,
+    )
+    // The kernel drops the lock with its holder, kill -9 included: the next start is let in at once.
+    first.child.kill('SIGKILL')
+    await first.exited
+    const next = await startServer(dir.path, { BACKFILL_DAYS: '0' })
+    await whenReady(next)
+    next.child.kill('SIGTERM')
+    expect((await next.exited).code).toBe(0)
+  })
+
   it('stops cleanly on SIGTERM within a few seconds and leaves a store that reopens', async () => {
     const dir = tempDir('term')
     dirs.push(dir)

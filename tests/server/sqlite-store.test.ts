@@ -18,7 +18,7 @@ import type { ActionData, EventAction, GridEvent } from '../../shared/types.ts'
 import { EVENT_ACTIONS } from '../../shared/types.ts'
 import { SQLITE_MIGRATIONS } from '../../server/store/sqlite-migrations.ts'
 import { createSqliteStore } from '../../server/store/sqlite-store.ts'
-import { IdempotencyConflict, type Store } from '../../server/store/store.ts'
+import { IDEMPOTENCY_TTL_MS, IdempotencyConflict, type Store } from '../../server/store/store.ts'
 import { tempDir } from './helpers.ts'
 
 const HOUR = 3_600_000
@@ -119,6 +119,56 @@ describe('migrations', () => {
     expect(await store.getMeta('kept')).toBe('yes')
     expect((await store.createEvent(payload(1), T0)).change.seq).toBe(1)
     expect(peek<{ v: number }>('SELECT version AS v FROM schema_version').v).toBe(SQLITE_MIGRATIONS.length)
+  })
+
+  it('refuses a store whose schema is newer than this build, changing nothing', async () => {
+    await store.close()
+    const newer = SQLITE_MIGRATIONS.length + 1
+    const db = new Database(file)
+    db.prepare('UPDATE schema_version SET version = ?').run(newer)
+    db.close()
+    store = createSqliteStore(file)
+    await expect(store.migrate()).rejects.toThrow(
+      new RegExp(`${newer}.*${SQLITE_MIGRATIONS.length}.*${newer}.*${SQLITE_MIGRATIONS.length}`, 's'),
+    )
+    expect(peek<{ v: number }>('SELECT version AS v FROM schema_version').v).toBe(newer)
+  })
+
+  it('keeps the idempotency keys of a file left at version 5, each matching for 24 h from the upgrade', async () => {
+    await store.close()
+    file = join(dir.path, `store-${++fileNo}.sqlite`)
+    const old = new Database(file)
+    for (const step of SQLITE_MIGRATIONS.slice(0, 5)) old.exec(step)
+    old.exec('CREATE TABLE schema_version (version INTEGER NOT NULL); INSERT INTO schema_version VALUES (5)')
+    const fingerprint = JSON.stringify(payload(1))
+    old
+      .prepare(
+        `INSERT INTO events (id, seq, status, category, description, lat, lng, grid_code, source, reported_at, updated_at)
+         VALUES ('E00000001', 1, 'reported', 'CG0101', '事件 1', 29.37, 113.13, ?, 'patrol', ?, ?)`,
+      )
+      .run(GRID, T0, T0)
+    old
+      .prepare(
+        `INSERT INTO changes (seq, at, event_id, grid_code, action, status, payload)
+         VALUES (1, ?, 'E00000001', ?, 'report', 'reported', ?)`,
+      )
+      .run(T0, GRID, fingerprint)
+    old
+      .prepare(`INSERT INTO idempotency (key, event_id, fingerprint) VALUES ('old-key', 'E00000001', ?)`)
+      .run(fingerprint)
+    old.close()
+    const upgradedAt = Date.now()
+    let now = upgradedAt
+    store = createSqliteStore(file, { now: () => now })
+    await store.migrate()
+    expect(await store.createEvent(payload(1), T0, 'old-key')).toMatchObject({
+      created: false,
+      event: { id: 'E00000001' },
+    })
+    now = upgradedAt + IDEMPOTENCY_TTL_MS - 60_000
+    expect(await store.pruneIdempotencyKeys()).toBe(0)
+    now = upgradedAt + IDEMPOTENCY_TTL_MS + 60_000
+    expect(await store.pruneIdempotencyKeys()).toBe(1)
   })
 })
 
@@ -349,6 +399,33 @@ describe('idempotency keys', () => {
     expect((await store.createEvent(payload(1), T0)).created).toBe(true)
     expect((await store.createEvent(payload(1), T0)).created).toBe(true)
     expect(await store.countEvents()).toBe(4)
+  })
+})
+
+describe('idempotency keys expire', () => {
+  it('forgets a key 24 h after its first use: a reuse then creates a new event, and pruning deletes the key', async () => {
+    await store.close()
+    let now = T0
+    store = createSqliteStore(file, { now: () => now })
+    await store.migrate()
+    const first = await store.createEvent(payload(1), T0, 'k-exp')
+    now = T0 + IDEMPOTENCY_TTL_MS - 1
+    expect((await store.createEvent(payload(1), now, 'k-exp')).created).toBe(false)
+    expect(await store.pruneIdempotencyKeys()).toBe(0)
+    now = T0 + IDEMPOTENCY_TTL_MS
+    // Expired: a new event, even with another payload (no conflict with a forgotten use).
+    const second = await store.createEvent(payload(2), now, 'k-exp')
+    expect(second.created).toBe(true)
+    expect(second.event.id).not.toBe(first.event.id)
+    // The key now stands for the second event, for 24 h from its own use.
+    now += IDEMPOTENCY_TTL_MS - 1
+    expect((await store.createEvent(payload(2), now, 'k-exp')).event.id).toBe(second.event.id)
+    await store.createEvent(payload(3), now, 'k-other')
+    now += 1
+    expect(await store.pruneIdempotencyKeys()).toBe(1)
+    expect(peek<{ n: number }>('SELECT COUNT(*) AS n FROM idempotency').n).toBe(1)
+    expect((await store.createEvent(payload(3), now, 'k-other')).created).toBe(false)
+    expect(await store.countEvents()).toBe(3)
   })
 })
 
