@@ -4,7 +4,7 @@
  */
 import { CATEGORY_BY_CODE } from '../../shared/categories.ts'
 import { transition, type ReportPayload, type StoredChangeData } from '../../shared/lifecycle.ts'
-import { parseRegionCode } from '../../shared/regions.ts'
+import { isWithin, parseRegionCode } from '../../shared/regions.ts'
 import type {
   ActionData,
   Change,
@@ -34,10 +34,16 @@ export interface ActionInput extends ActionData {
   action: EventAction
 }
 
+export interface ReportOptions {
+  /** A region the report must lie in (the reporting token's scope): 403 before anything is written. */
+  scope?: string
+}
+
 export interface EventService {
   report(
     input: ReportInput,
     idempotencyKey?: string,
+    opts?: ReportOptions,
   ): Promise<{ event: GridEvent; change: Change; created: boolean }>
   act(id: string, input: ActionInput, at?: number): Promise<{ event: GridEvent; change: Change }>
   /** Listen to committed changes, in seq order (the live stream hooks in here). Returns unsubscribe. */
@@ -79,7 +85,7 @@ export function createEventService({ store, clock, calendar, city }: EventServic
   const limitOf = (category: string) => CATEGORY_BY_CODE.get(category)!.limit
 
   return {
-    async report(input, idempotencyKey) {
+    async report(input, idempotencyKey, opts = {}) {
       if (!CATEGORY_BY_CODE.has(input.category)) {
         throw new AppError(422, 'invalid_field', {
           zh: `未知的事件类别 ${input.category}`,
@@ -94,12 +100,20 @@ export function createEventService({ store, clock, calendar, city }: EventServic
           en: 'reportedAt lies in the future',
         })
       }
+      // The grid the report resolves to (from gridCode or the location) is what the scope bounds.
+      const gridCode = resolveGrid(input)
+      if (opts.scope && !isWithin(gridCode, opts.scope)) {
+        throw new AppError(403, 'forbidden', {
+          zh: `令牌仅限区域 ${opts.scope}，该事件位于网格 ${gridCode}`,
+          en: `the token is limited to region ${opts.scope}; the event lies in grid ${gridCode}`,
+        })
+      }
       const payload: ReportPayload = {
         category: input.category,
         description: input.description,
         lat: input.lat,
         lng: input.lng,
-        gridCode: resolveGrid(input),
+        gridCode,
         source: input.source,
         ...(input.reporter && (input.reporter.name || input.reporter.phone)
           ? { reporter: input.reporter }

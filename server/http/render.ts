@@ -7,7 +7,14 @@ const iso = (ms: number | null, tz: string): string | null =>
   ms === null ? null : formatIsoWithOffset(ms, tz)
 
 /** Roles that see reporters' contact details in full. */
-const FULL_PII: readonly Role[] = ['admin', 'officer', 'ingest']
+const FULL_PII: readonly Role[] = ['admin', 'officer']
+
+/**
+ * Roles that read an event's free-text description. An `ingest` source is told neither the
+ * description nor the reporter in full on any answer, its own report's included: one rule without
+ * exceptions, and a source already holds what it sent.
+ */
+const READS_DESCRIPTION: readonly Role[] = ['admin', 'officer', 'leader']
 
 export function renderEvent(e: GridEvent, role: Role, tz: string, now: number) {
   const reporter = e.reporter && (FULL_PII.includes(role) ? e.reporter : maskReporter(e.reporter))
@@ -16,7 +23,7 @@ export function renderEvent(e: GridEvent, role: Role, tz: string, now: number) {
     seq: e.seq,
     status: e.status,
     category: e.category,
-    description: e.description,
+    ...(READS_DESCRIPTION.includes(role) ? { description: e.description } : {}),
     lat: e.lat,
     lng: e.lng,
     gridCode: e.gridCode,

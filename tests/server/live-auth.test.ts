@@ -151,4 +151,20 @@ describe('open sockets', () => {
     expect(other.socket.connected).toBe(true)
     expect(await connectOutcome(a)).toMatchObject({ ok: false, code: 'unauthorized' })
   })
+
+  it('are dropped when their token is revoked by its id alone (jti)', async () => {
+    const minted = await call<{ token: string; jti: string }>(srv.http, '/api/v1/tokens', {
+      token: ADMIN_TOKEN,
+      body: { role: 'officer', ttl: '1h' },
+    })
+    const { token, jti } = minted.body
+    const r = track(await connectSynced(srv.base, { token }))
+    const other = track(await connectSynced(srv.base, { token: officer }))
+    const res = await call(srv.http, '/api/v1/tokens/revoke', { token: ADMIN_TOKEN, body: { jti } })
+    expect(res.status).toBe(200)
+    await until(() => r.disconnects.length > 0, 'the revoked socket dropped', 5_000)
+    expect(r.disconnects).toEqual(['io server disconnect'])
+    expect(other.socket.connected).toBe(true)
+    expect(await connectOutcome(r)).toMatchObject({ ok: false, code: 'unauthorized' })
+  })
 })

@@ -6,6 +6,8 @@ import {
   eventsQuerySchema,
   reportEventSchema,
 } from '../../../shared/schemas.ts'
+import type { EventAction } from '../../../shared/types.ts'
+import type { Principal } from '../../auth/tokens.ts'
 import { AppError, notFound } from '../../errors.ts'
 import type { AppDeps, AppEnv } from '../context.ts'
 import { assertRegionAllowed, jsonBody, parse, requireRole } from '../middleware.ts'
@@ -21,6 +23,10 @@ function decodeCursor(cursor: string): { reportedAt: number; id: string } {
   if (!m) throw new AppError(400, 'invalid_query', { zh: '分页游标无效', en: 'invalid cursor' })
   return { reportedAt: Number(m[1]), id: m[2]! }
 }
+
+/** Whether a principal may take `action`: an ingest source only those its token names. */
+const mayTake = (p: Principal, action: EventAction): boolean =>
+  p.role !== 'ingest' || (p.actions ?? []).includes(action)
 
 export function eventRoutes(deps: AppDeps) {
   const tz = deps.calendar.timeZone
@@ -71,14 +77,19 @@ export function eventRoutes(deps: AppDeps) {
           zh: 'Idempotency-Key 长度须为 1–200',
           en: 'Idempotency-Key must be 1–200 characters',
         })
-      const r = await deps.events.report(body, key)
-      return c.json(
-        renderEvent(r.event, c.get('principal').role, tz, deps.clock.now()),
-        r.created ? 201 : 200,
-      )
+      const p = c.get('principal')
+      // A key belongs to the principal that used it: another cannot read that event by guessing it.
+      const scopedKey = key === undefined ? undefined : `${p.jti ?? 'admin'}:${key}`
+      const r = await deps.events.report(body, scopedKey, p.region ? { scope: p.region } : {})
+      return c.json(renderEvent(r.event, p.role, tz, deps.clock.now()), r.created ? 201 : 200)
     })
     .post('/events/:id/actions', writers, async (c) => {
       const body = parse(actionSchema, await jsonBody(c), 'invalid_body')
+      if (!mayTake(c.get('principal'), body.action))
+        throw new AppError(403, 'forbidden', {
+          zh: `此令牌无权执行操作 ${body.action}`,
+          en: `this token may not take the action ${body.action}`,
+        })
       const id = c.req.param('id')
       const current = await deps.store.getEvent(id)
       if (!current) throw notFound({ zh: `事件 ${id}`, en: `event ${id}` })
