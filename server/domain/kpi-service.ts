@@ -7,6 +7,7 @@ import type { Clock, GridEvent } from '../../shared/types.ts'
 import { startOfLocalDay, type WorkCalendar } from '../../shared/working-time.ts'
 import type { CityIndex, RegionNode } from '../city/city-index.ts'
 import type { KpiSnapshot, Store } from '../store/store.ts'
+import type { KpiOffload } from './kpi-offload.ts'
 
 export interface KpiReport {
   region: string
@@ -39,18 +40,25 @@ export interface KpiService {
   ): Promise<{ seq: number; rows: RankingRow[] }>
   /** The local day [start, end) containing `at`. */
   dayOf(at: number): { start: number; end: number }
+  /** Stop the worker thread, if the service has one. */
+  close(): Promise<void>
 }
 
 const ONLINE_WINDOW_MS = 5 * 60_000
 
+/**
+ * With `offload`, kpis and rankings are computed in its worker thread (the same code over a
+ * read-only connection), given this service's `now`: a heavy read never blocks the event loop.
+ */
 export function createKpiService(deps: {
-  store: Store
+  store: Pick<Store, 'kpiSnapshot'>
   clock: Clock
   calendar: WorkCalendar
   city: CityIndex
   weights: ScoreWeights
+  offload?: KpiOffload
 }): KpiService {
-  const { store, clock, calendar, city, weights } = deps
+  const { store, clock, calendar, city, weights, offload } = deps
   const tz = calendar.timeZone
   const dayOf = (at: number) => {
     const start = startOfLocalDay(at, tz)
@@ -90,7 +98,9 @@ export function createKpiService(deps: {
 
   return {
     dayOf,
+    close: async () => offload?.close(),
     async kpis(region, from, to, at) {
+      if (offload) return offload.kpis(clock.now(), region, from, to, at)
       const node = city.region(region)!
       const now = clock.now()
       const t = at !== undefined && at < now ? at : now
@@ -105,6 +115,7 @@ export function createKpiService(deps: {
       }
     },
     async rankings(level, from, to) {
+      if (offload) return offload.rankings(clock.now(), level, from, to)
       const now = clock.now()
       const snap = await snapshot(city.district.code, from, to, now)
       const nodes =

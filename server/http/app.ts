@@ -2,7 +2,7 @@
 import { Hono } from 'hono'
 import { AppError } from '../errors.ts'
 import type { AppDeps, AppEnv } from './context.ts'
-import { detectLang, errorHandler } from './middleware.ts'
+import { detectLang, errorHandler, headerTokenOnly } from './middleware.ts'
 import { adminRoutes } from './routes/admin.ts'
 import { docsRoutes } from './routes/docs.ts'
 import { eventRoutes } from './routes/events.ts'
@@ -13,11 +13,31 @@ import { regionRoutes } from './routes/regions.ts'
 import { staticRoutes } from './routes/static.ts'
 import { wallDataRoutes } from './routes/wall-data.ts'
 import { httpMetrics } from './metrics.ts'
+import {
+  DEFAULT_BODY_LIMIT_BYTES,
+  DEFAULT_RATE_LIMITS,
+  privateCaching,
+  rateLimits,
+  requestBodyLimit,
+  securityHeaders,
+  type RateLimitOptions,
+} from './security.ts'
 
-export function createApp(deps: AppDeps) {
+/** HTTP hardening settings (server/config.ts); defaults in security.ts. */
+export interface AppOptions {
+  rateLimits?: RateLimitOptions
+  bodyLimitBytes?: number
+}
+
+export function createApp(deps: AppDeps, opts: AppOptions = {}) {
   const app = new Hono<AppEnv>()
   app.use(detectLang())
   app.use(httpMetrics(deps.registry))
+  app.use(securityHeaders())
+  app.use(privateCaching())
+  app.use('/api/*', rateLimits(deps.tokens, opts.rateLimits ?? DEFAULT_RATE_LIMITS))
+  app.use('/api/*', headerTokenOnly())
+  app.use(requestBodyLimit(opts.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES))
   app.onError(errorHandler((err) => deps.logger.error({ err }, 'request failed')))
   app.notFound((c) => {
     const e = new AppError(404, 'not_found', {

@@ -1,11 +1,13 @@
 /** Middleware factories: language, authentication and role checks, error rendering, input parsing. */
 import type { Context, ErrorHandler, MiddlewareHandler } from 'hono'
 import type { z } from 'zod'
+import { MAX_PERIOD_DAYS, MAX_PERIOD_MS } from '../../shared/schemas.ts'
 import type { Role } from '../../shared/types.ts'
 import { isWithin, parseRegionCode } from '../../shared/regions.ts'
 import type { CityIndex, RegionNode } from '../city/city-index.ts'
 import type { TokenService } from '../auth/tokens.ts'
-import { AppError, notFound } from '../errors.ts'
+import { AppError, notFound, storeUnavailable } from '../errors.ts'
+import { StoreUnavailable } from '../store/store.ts'
 import type { AppEnv, Lang } from './context.ts'
 
 /** `?lang=en` or an English Accept-Language selects English; Chinese is the default. */
@@ -19,11 +21,30 @@ export function detectLang(): MiddlewareHandler<AppEnv> {
   }
 }
 
-/** The bearer token of a request: Authorization header, `?token=` or Open311's `api_key`. */
+/** Methods that read only: the only ones that may carry the token in the URL. */
+const isRead = (method: string): boolean => method === 'GET' || method === 'HEAD'
+
+/**
+ * The bearer token of a request: the Authorization header; on a read (GET, HEAD) also `?token=`
+ * (page URLs) or Open311's `api_key`. A write never takes it from the URL, which ends up in logs.
+ */
 export function tokenOf(c: Context): string | undefined {
   const h = c.req.header('authorization')
   if (h?.startsWith('Bearer ')) return h.slice(7).trim()
+  if (!isRead(c.req.method)) return undefined
   return c.req.query('token') ?? c.req.query('api_key') ?? undefined
+}
+
+/** Refuse, with a clear 401, a write that carries its token in the URL (`?token=`, `?api_key=`). */
+export function headerTokenOnly(): MiddlewareHandler<AppEnv> {
+  return async function headerTokenOnly(c, next) {
+    if (!isRead(c.req.method) && (c.req.query('token') !== undefined || c.req.query('api_key') !== undefined))
+      throw new AppError(401, 'unauthorized', {
+        zh: '写操作的令牌只能放在 Authorization 请求头中（Bearer …），不接受地址中的 ?token=',
+        en: 'a write takes its token only in the Authorization header (Bearer …), never as ?token= in the URL',
+      })
+    await next()
+  }
 }
 
 /** Every role: for aggregate, non-personal data. */
@@ -71,6 +92,34 @@ export function requireRole(tokens: TokenService, roles: readonly Role[]): Middl
   }
 }
 
+/** A 400 invalid_query naming `field`. */
+const queryError = (field: string, zh: string, en: string): AppError =>
+  new AppError(400, 'invalid_query', { zh, en }, [{ path: field, message: en }])
+
+/**
+ * Refuse a period (after its defaults are filled in) longer than MAX_PERIOD_DAYS, and an `at`
+ * in the future or further back than MAX_PERIOD_DAYS before `now`: the work of a read stays bounded.
+ */
+export function assertBoundedPeriod(
+  p: { from: number; to: number; at?: number | undefined },
+  now: number,
+): void {
+  if (p.to - p.from > MAX_PERIOD_MS)
+    throw queryError(
+      'from',
+      `查询时段最长 ${MAX_PERIOD_DAYS} 天`,
+      `the period from–to may span at most ${MAX_PERIOD_DAYS} days`,
+    )
+  if (p.at === undefined) return
+  if (p.at > now) throw queryError('at', 'at 不能晚于当前时间', 'at must not be in the future')
+  if (p.at < now - MAX_PERIOD_MS)
+    throw queryError(
+      'at',
+      `at 不能早于 ${MAX_PERIOD_DAYS} 天前（保留的历史）`,
+      `at must lie within the kept history: at most ${MAX_PERIOD_DAYS} days ago`,
+    )
+}
+
 /** Refuse a region outside the token's scope. */
 export function assertRegionAllowed(c: Context<AppEnv>, region: string): void {
   const scope = c.get('principal').region
@@ -111,8 +160,11 @@ export async function jsonBody(c: Context): Promise<unknown> {
 
 /** Render every error as `{"error":{"code","message","details"?}}`. */
 export function errorHandler(log: (err: unknown) => void): ErrorHandler<AppEnv> {
-  return function errorHandler(err, c) {
+  return function errorHandler(thrown, c) {
     const lang = c.get('lang') ?? 'zh'
+    // The store reported it already; the client retries after Retry-After with the same key.
+    if (thrown instanceof StoreUnavailable) c.header('Retry-After', String(thrown.retryAfterSeconds))
+    const err = thrown instanceof StoreUnavailable ? storeUnavailable(thrown) : thrown
     if (err instanceof AppError) {
       return c.json(
         {

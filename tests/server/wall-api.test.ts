@@ -99,7 +99,7 @@ describe('whoami', () => {
       { token: scoped },
     )
     expect(r.status).toBe(200)
-    expect(r.headers.get('cache-control')).toBe('no-store')
+    expect(r.headers.get('cache-control')).toBe('private, no-store')
     expect(r.body).toMatchObject({ role: 'officer', region: STREET })
     expect(r.body.expiresAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+08:00$/)
     // Minted with a ttl of 1h (tokens run on real time, not the test clock).
@@ -147,7 +147,8 @@ describe('GeoJSON of every unit of a level', () => {
     ] as const) {
       const r = await geo(DISTRICT, `?level=${level}`)
       expect(r.status).toBe(200)
-      expect(r.headers.get('cache-control')).toBe('public, max-age=3600')
+      // Filtered by the token's scope, so only the token's own browser may keep it.
+      expect(r.headers.get('cache-control')).toBe('private, max-age=3600')
       expect(r.body.type).toBe('FeatureCollection')
       expect(r.body.features).toHaveLength(n)
       const codes = r.body.features.map((f) => f.id)
@@ -448,7 +449,8 @@ describe('pages and assets of the built client', () => {
       const r = await system.app.request(path)
       expect(r.status, path).toBe(200)
       expect(r.headers.get('content-type')).toMatch(/^text\/html/)
-      expect(r.headers.get('cache-control')).toBe('no-cache')
+      // A page URL with a token is for that token: no shared cache keeps it.
+      expect(r.headers.get('cache-control')).toBe(path.includes('token=') ? 'private, no-cache' : 'no-cache')
       expect(await r.text()).toBe(shell)
     }
   })

@@ -209,6 +209,6 @@ describe('ERROR_CODES', () => {
     expect(ERROR_CODES).toContain('invalid_transition')
     expect(ERROR_CODES).toContain('not_ready')
     expect(new Set(ERROR_CODES).size).toBe(ERROR_CODES.length)
-    expect(ERROR_CODES).toHaveLength(12)
+    expect(ERROR_CODES).toHaveLength(15)
   })
 })

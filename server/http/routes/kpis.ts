@@ -2,9 +2,10 @@
 import { Hono } from 'hono'
 import { kpisQuerySchema, rankingsQuerySchema } from '../../../shared/schemas.ts'
 import { formatIsoWithOffset, localDate, startOfLocalDay } from '../../../shared/working-time.ts'
-import { AppError, notFound } from '../../errors.ts'
+import { notFound } from '../../errors.ts'
+import { valuesForRole } from '../../../shared/privacy.ts'
 import type { AppDeps, AppEnv } from '../context.ts'
-import { ANY_ROLE, assertRegionAllowed, parse, requireRole } from '../middleware.ts'
+import { ANY_ROLE, assertBoundedPeriod, assertRegionAllowed, parse, requireRole } from '../middleware.ts'
 
 export function kpiRoutes(deps: AppDeps) {
   const tz = deps.calendar.timeZone
@@ -21,19 +22,14 @@ export function kpiRoutes(deps: AppDeps) {
   return new Hono<AppEnv>()
     .get('/kpis', anyRole, async (c) => {
       const q = parse(kpisQuerySchema, c.req.query(), 'invalid_query')
-      if (!deps.city.region(q.region)) throw notFound({ zh: `区域 ${q.region}`, en: `region ${q.region}` })
+      const node = deps.city.region(q.region)
+      if (!node) throw notFound({ zh: `区域 ${q.region}`, en: `region ${q.region}` })
       assertRegionAllowed(c, q.region)
       const now = deps.clock.now()
-      if (q.at !== undefined && q.at > now)
-        throw new AppError(
-          400,
-          'invalid_query',
-          { zh: 'at 不能晚于当前时间', en: 'at must not be in the future' },
-          [{ path: 'at', message: 'at must not be in the future' }],
-        )
       const d = today()
       const from = q.from ?? (q.to !== undefined ? q.to - 86_400_000 : d.start)
       const to = q.to ?? (q.from !== undefined ? Math.max(from + 1, now) : d.end)
+      assertBoundedPeriod({ from, to, at: q.at }, now)
       const r = await deps.kpis.kpis(q.region, from, to, q.at)
       return c.json({
         region: r.region,
@@ -41,7 +37,7 @@ export function kpiRoutes(deps: AppDeps) {
         to: iso(r.to),
         at: iso(r.at),
         seq: r.seq,
-        values: r.values,
+        values: valuesForRole(r.values, node.level, c.get('principal').role),
       })
     })
     .get('/rankings', anyRole, async (c) => {
@@ -49,13 +45,17 @@ export function kpiRoutes(deps: AppDeps) {
       const m = thisMonth()
       const from = q.from ?? m.start
       const to = q.to ?? m.end
+      assertBoundedPeriod({ from, to }, deps.clock.now())
       const scope = q.region ?? c.get('principal').region
       if (scope) {
         if (!deps.city.region(scope)) throw notFound({ zh: `区域 ${scope}`, en: `region ${scope}` })
         assertRegionAllowed(c, scope)
       }
       const r = await deps.kpis.rankings(q.level, from, to)
-      const rows = scope ? r.rows.filter((x) => x.code.startsWith(scope) || scope.startsWith(x.code)) : r.rows
+      const role = c.get('principal').role
+      const rows = (
+        scope ? r.rows.filter((x) => x.code.startsWith(scope) || scope.startsWith(x.code)) : r.rows
+      ).map((x) => ({ ...x, values: valuesForRole(x.values, q.level, role) }))
       return c.json({ level: q.level, from: iso(from), to: iso(to), seq: r.seq, rankings: rows })
     })
 }

@@ -36,7 +36,8 @@ export function regionRoutes(deps: AppDeps) {
     .get('/regions/:code/geo', anyRole, (c) => {
       const node = lookupRegion(city, c.req.param('code'))
       assertRegionAllowed(c, node.code)
-      c.header('cache-control', 'public, max-age=3600')
+      // Filtered by the token's scope: a shared cache must not hand it to another token.
+      c.header('cache-control', 'private, max-age=3600')
       return c.json(city.geo(node.code))
     })
     .get('/categories', anyRole, (c) =>

@@ -113,7 +113,8 @@ export function wallDataRoutes(deps: AppDeps) {
             en: `level ${l.en} does not lie below region ${node.code} (a ${r.en})`,
           })
         }
-        c.header('cache-control', 'public, max-age=3600')
+        // Filtered by the token's scope: a shared cache must not hand it to another token.
+        c.header('cache-control', 'private, max-age=3600')
         return c.json(city.geoAt(node.code, level))
       })
       // byCategory / byGroup: events reported on the local day so far. hourly: per local hour,
