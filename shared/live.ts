@@ -128,9 +128,15 @@ export interface SocketData {
   subscribed: string | null
   /** Replaying from the log (not in the live rooms). */
   replaying: boolean
-  /** Taken out of the live rooms because it could not keep up; replays once drained. */
-  lagging: boolean
 }
 
 /** Roles that may see people, descriptions and positions on the live stream. */
 export const INTERNAL_ROLES: readonly Role[] = ['admin', 'officer', 'leader']
+
+/**
+ * The `code` of a live refusal: a `connect_error`'s `data.code` or a `subscribe` error. `rate_limited`:
+ * too many failed handshakes from the address, sockets on the token or subscribes on the socket;
+ * retry later (a socket that floods `subscribe` is cut).
+ */
+export type LiveErrorCode =
+  'unauthorized' | 'forbidden' | 'invalid_query' | 'not_found' | 'not_ready' | 'rate_limited' | 'internal'

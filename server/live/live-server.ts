@@ -1,30 +1,38 @@
 /**
  * Socket.IO `/live`: replay from the change log after `since`, then live frames coalesced per
  * audience. Changes go to rooms by region and audience (encoded once per room set); KPI and grid
- * frames are computed once per tick per subscribed region and broadcast; positions are batched.
- * A socket whose buffer grows past a limit leaves the rooms and later catches up by replay, so a
- * slow client can never grow the server's memory without bound.
+ * frames are computed once per tick per subscribed region and broadcast to rooms split by role, so
+ * a public socket never shares a frame with internal ones; positions are batched.
+ *
+ * Against hostile or slow clients: what is held in memory for each socket is bounded in bytes
+ * (frames, acknowledgements and pings alike); a socket past the bound is cut and comes back by
+ * replay. Subscribes are rate-limited per socket and answered from a shared snapshot; connections
+ * are bounded per address and per token; an address that keeps failing handshakes is refused.
  */
 import type { Server as HttpServer, IncomingMessage } from 'node:http'
 import type { Logger } from 'pino'
 import { Server, type Socket } from 'socket.io'
 import { parseRegionCode, isWithin } from '../../shared/regions.ts'
-import {
-  type AlertFrame,
-  type ChangeFrame,
-  type ClientToServerEvents,
-  type KpiFrame,
-  type ServerToClientEvents,
-  type Snapshot,
-  type SocketData,
+import type {
+  ClientToServerEvents,
+  LiveErrorCode,
+  Response,
+  ServerToClientEvents,
+  Snapshot,
+  SocketData,
 } from '../../shared/live.ts'
 import type { Change, Clock, GridEvent, PatrolRound, Position } from '../../shared/types.ts'
-import { formatIsoWithOffset } from '../../shared/working-time.ts'
 import type { TokenService } from '../auth/tokens.ts'
 import type { CityIndex } from '../city/city-index.ts'
 import type { Store } from '../store/store.ts'
-import { changeFrame, encodePositions, liveEvent, type Audience } from './frames.ts'
+import { emitAggregates, emitAlerts, emitPositions } from './broadcast.ts'
+import { changeFrame } from './frames.ts'
+import { createAdmission, fail } from './handshake.ts'
+import { createLiveLimits, LIVE_LIMITS } from './live-limits.ts'
 import { ancestors, type LiveState } from './live-state.ts'
+import { meterOutput, type OutputMeter } from './output-meter.ts'
+import { catchUp } from './replay.ts'
+import { createSnapshots, RECENT_KEEP } from './snapshots.ts'
 
 type LiveSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>
 
@@ -40,20 +48,26 @@ export interface LiveServerOptions {
   /** Allowed browser origins; empty means same origin only. */
   allowedOrigins: string[]
   tickMs?: number
-  /** Buffered packets above which a socket is taken out of the live rooms. */
-  maxBufferedPackets?: number
+  /** Bytes held in memory for one socket (queued or being written) past which it is cut. */
+  maxBufferedBytes?: number
+  /** Open connections from one address. */
+  maxConnectionsPerIp?: number
+  /** Open sockets per token. */
+  maxConnectionsPerToken?: number
+  /** Failed handshakes from one address in a minute before it is refused without verification. */
+  maxFailedHandshakes?: number
   openEventsCap?: number
+  /**
+   * A background operation failed (`rebuild`, `tick`, `replay`, `subscribe`, `handshake`) and the
+   * server goes on: the receiver logs and counts it. Without it the error is logged.
+   */
+  onError?: (op: string, err: unknown) => void
 }
 
-const REPLAY_PAGE = 500
-/** Overdue alerts in a subscribe snapshot, at most (the wall lists 30). */
-const ALERTS_CAP = 30
-/** Recent changes in a subscribe snapshot, at most (the wall's ticker holds 40). */
-const RECENT_CAP = 40
-/** District-wide changes kept for those lists (a region's last 40 are usually among them). */
-const RECENT_KEEP = 500
-const audienceOf = (role: SocketData['role']): Audience | null =>
-  role === 'admin' || role === 'officer' ? 'full' : role === 'leader' ? 'masked' : null
+/** How long a client cut gracefully may take to read what was queued for it. */
+const CUT_GRACE_MS = 5000
+/** Back-off of the new-day rebuild retries, at most. */
+const MAX_BACKOFF_MS = 60_000
 
 /** Same origin (Origin host = Host header), or one of the allowed origins. No Origin: not a browser. */
 export function originAllowed(req: IncomingMessage, allowed: string[]): boolean {
@@ -69,59 +83,75 @@ export function originAllowed(req: IncomingMessage, allowed: string[]): boolean 
 
 export function createLiveServer(o: LiveServerOptions) {
   const tz = o.timeZone
-  const maxBuffered = o.maxBufferedPackets ?? 2000
+  const tickMs = o.tickMs ?? 1000
+  const maxBytes = o.maxBufferedBytes ?? LIVE_LIMITS.maxBufferedBytes
+  const limits = createLiveLimits({
+    maxConnectionsPerIp: o.maxConnectionsPerIp ?? LIVE_LIMITS.maxConnectionsPerIp,
+    maxConnectionsPerToken: o.maxConnectionsPerToken ?? LIVE_LIMITS.maxConnectionsPerToken,
+    maxFailedHandshakes: o.maxFailedHandshakes ?? LIVE_LIMITS.maxFailedHandshakes,
+  })
+  const snapshots = createSnapshots({ ...o, openEventsCap: o.openEventsCap ?? 200 })
   const io = new Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>(
     o.httpServer,
     {
       serveClient: false,
       cors: { origin: o.allowedOrigins },
       maxHttpBufferSize: 64 * 1024,
-      allowRequest: (req, cb) =>
-        cb(
-          originAllowed(req, o.allowedOrigins) ? null : 'origin not allowed',
-          originAllowed(req, o.allowedOrigins),
-        ),
+      allowRequest: (req, cb) => {
+        if (!originAllowed(req, o.allowedOrigins)) return cb('origin not allowed', false)
+        if (!limits.addressAllowed(req.socket.remoteAddress ?? ''))
+          return cb('too many connections from this address', false)
+        cb(null, true)
+      },
     },
   )
+  io.engine.on('connection', (conn: LiveSocket['conn']) => limits.trackConnection(conn))
   const nsp = io.of('/live')
-  const workerIds = o.city
-    .workers()
-    .map((w) => w.id)
-    .sort()
-  const workerIndex = new Map(workerIds.map((id, i) => [id, i]))
-  const gridOfWorker = new Map(o.city.workers().map((w) => [w.id, w.gridCode]))
   let ready = false
-  const subscribers = new Map<string, number>()
+  let closed = false
+  const meters = new Map<string, OutputMeter>()
+  const expiryTimers = new Map<string, NodeJS.Timeout>()
   const lastKpis = new Map<string, string>()
   const pendingPositions = new Map<string, Position>()
-  const expiryTimers = new Map<string, NodeJS.Timeout>()
-  /** The last changes with their events, oldest first; bounded (trimmed to RECENT_KEEP). */
-  let recent: Array<[Change, GridEvent]> = []
 
-  const fail = (code: string, message: string) => Object.assign(new Error(message), { data: { code } })
+  const report = (op: string, err: unknown): void => {
+    if (o.onError) o.onError(op, err)
+    else o.logger.error({ err, op }, `live ${op} failed`)
+  }
+  /** Every background promise ends here: nothing is left to reject unhandled. */
+  const run = (op: string, p: Promise<unknown>): void => void p.catch((err: unknown) => report(op, err))
 
-  nsp.use(async (socket, next) => {
-    const auth = socket.handshake.auth as { token?: unknown; since?: unknown }
-    if (!ready) return next(fail('not_ready', 'the server is starting'))
-    if (typeof auth.token !== 'string') return next(fail('unauthorized', 'auth.token is required'))
-    const v = await o.tokens.verify(auth.token)
-    if (!v.ok) return next(fail('unauthorized', `token ${v.reason}`))
-    const { role, region, expiresAt, jti } = v.principal
-    if (role === 'ingest') return next(fail('forbidden', 'ingest tokens cannot use the live stream'))
-    const since = auth.since === undefined || auth.since === null ? null : Number(auth.since)
-    if (since !== null && !(Number.isInteger(since) && since >= 0))
-      return next(fail('invalid_query', 'since must be a non-negative integer'))
-    socket.data = {
-      role,
-      scope: region ?? o.city.district.code,
-      ...(expiresAt ? { expiresAt } : {}),
-      ...(jti ? { jti } : {}),
-      sent: since ?? headSeq(),
-      subscribed: null,
-      replaying: false,
-      lagging: false,
+  /**
+   * Close the transport, with no disconnect packet: the client reconnects by itself with its
+   * `since` and replays. `hard`: drop what is queued (it is past its bound); otherwise let the
+   * client take what is queued first (nothing more is accepted), unless it does not within CUT_GRACE_MS.
+   */
+  const cutting = new WeakSet<LiveSocket>()
+  function cut(socket: LiveSocket, why: string, hard: boolean): void {
+    if (cutting.has(socket)) return
+    cutting.add(socket)
+    const pending = meters.get(socket.id)?.pending() ?? 0
+    o.logger.warn({ socket: socket.id, role: socket.data.role, pending }, `live socket cut: ${why}`)
+    const conn = socket.conn
+    const drop = () => {
+      conn.close(true)
+      // A client that reads nothing never takes the WebSocket close frame: drop the TCP connection
+      // at once rather than hold what is queued for it until the close handshake times out (30 s).
+      if (conn.request.headers.upgrade?.toLowerCase() === 'websocket') conn.request.socket.destroy()
     }
-    next()
+    if (hard) return drop()
+    conn.close()
+    const grace = setTimeout(drop, CUT_GRACE_MS).unref()
+    conn.once('close', () => clearTimeout(grace))
+  }
+
+  const admit = createAdmission({ ...o, limits, isReady: () => ready, headSeq: () => headSeq() })
+  nsp.use((socket, next) => {
+    const refused = admit(socket).catch((err: unknown) => {
+      report('handshake', err)
+      return fail('internal', 'the handshake failed')
+    })
+    run('handshake', refused.then(next))
   })
 
   /**
@@ -132,109 +162,38 @@ export function createLiveServer(o: LiveServerOptions) {
   let committed = 0
   const headSeq = () => Math.max(committed, o.state.seq)
 
-  const changeRooms = (grid: string, audience: Audience) => ancestors(grid).map((r) => `chg:${audience}:${r}`)
+  const changeRooms = (grid: string, audience: 'full' | 'masked') =>
+    ancestors(grid).map((r) => `chg:${audience}:${r}`)
 
-  const buffered = (socket: LiveSocket): number =>
-    (socket.conn as unknown as { writeBuffer: unknown[] }).writeBuffer.length
-  /** Resolves when engine.io hands the write buffer to the transport, or the connection closes. */
-  const drained = (socket: LiveSocket): Promise<void> =>
-    new Promise((resolve) => {
-      const done = () => {
-        socket.conn.off('drain', done)
-        socket.conn.off('close', done)
-        resolve()
-      }
-      socket.conn.on('drain', done)
-      socket.conn.on('close', done)
-    })
-
-  /** Send every change after `sent` in the socket's scope, then join the live rooms. */
-  async function catchUp(socket: LiveSocket): Promise<void> {
-    const audience = audienceOf(socket.data.role)
-    if (!audience) {
-      // Nothing to replay for aggregates-only sockets: live at once.
-      socket.emit('synced', { seq: headSeq() })
-      return
-    }
-    socket.data.replaying = true
-    try {
-      for (;;) {
-        const page = await o.store.listChanges(socket.data.sent, REPLAY_PAGE)
-        if (!socket.connected) return
-        const inScope = page.filter((c) => c.gridCode.startsWith(socket.data.scope))
-        const events = await o.store.eventsByIds(inScope.map((c) => c.eventId))
-        if (!socket.connected) return
-        for (const c of inScope) socket.emit('change', changeFrame(c, events.get(c.eventId)!, audience, tz))
-        if (page.length > 0) socket.data.sent = page.at(-1)!.seq
-        // Backpressure: read the next page only once the client has taken most of this one.
-        if (buffered(socket) > maxBuffered / 4) await drained(socket)
-        if (!socket.connected) return
-        // No await between this check and the join: nothing can commit in between.
-        // The head, not the live state's seq: while the state rebuilds (start, a new day) it lags
-        // behind changes already committed, sent by replay and emitted to the rooms.
-        if (page.length < REPLAY_PAGE && socket.data.sent >= headSeq()) {
-          socket.data.sent = headSeq()
-          socket.join([`chg:${audience}:${socket.data.scope}`, `pos:${socket.data.scope}`])
-          socket.data.replaying = false
-          socket.emit('synced', { seq: socket.data.sent })
-          return
-        }
-      }
-    } catch (err) {
-      o.logger.error({ err }, 'live replay failed')
-      socket.disconnect(true)
-    }
-  }
-
-  const kpiFrame = (region: string, now: number): KpiFrame => ({
-    seq: o.state.seq,
-    region,
-    from: formatIsoWithOffset(o.state.day.start, tz),
-    to: formatIsoWithOffset(o.state.day.end, tz),
-    values: o.state.kpis(region, now),
+  const refuse = (code: LiveErrorCode, message: string): Response<Snapshot> => ({
+    ok: false,
+    error: { code, message },
   })
 
-  /** The alert an event raised when it fell overdue at `at`. */
-  const overdueAlert = (e: GridEvent, at: number): AlertFrame => ({
-    kind: 'overdue',
-    at: formatIsoWithOffset(at, tz),
-    seq: e.seq,
-    eventId: e.id,
-    gridCode: e.gridCode,
-    category: e.category,
-    deadline: formatIsoWithOffset(e.deadline!, tz),
-  })
-
-  function snapshot(socket: LiveSocket, region: string): Snapshot {
-    const now = o.clock.now()
-    const audience = audienceOf(socket.data.role)
-    const grids = o.city.gridsOf(region).map((g) => o.state.grid(g.code))
-    const base: Snapshot = { seq: o.state.seq, region, kpis: kpiFrame(region, now), grids }
-    if (!audience) return base
-    const lastPings = [...o.state.lastPings().values()].filter(
-      (p) => p.at >= now - 5 * 60_000 && (gridOfWorker.get(p.workerId) ?? '').startsWith(socket.data.scope),
-    )
-    return {
-      ...base,
-      openEvents: o.state.openEvents(region, o.openEventsCap ?? 200).map((e) => liveEvent(e, audience, tz)),
-      workerIds,
-      positions: encodePositions(lastPings, workerIndex, now, tz),
-      alerts: o.state.overdueEvents(region, now, ALERTS_CAP).map((e) => overdueAlert(e, e.deadline!)),
-      recent: recentFrames(region, base.seq, audience),
-    }
-  }
-
-  /** The region's last changes up to `seq`, newest first, at most RECENT_CAP. */
-  function recentFrames(region: string, seq: number, audience: Audience): ChangeFrame[] {
-    const out: ChangeFrame[] = []
-    for (let i = recent.length - 1; i >= 0 && out.length < RECENT_CAP; i--) {
-      const [c, e] = recent[i]!
-      if (c.seq <= seq && c.gridCode.startsWith(region)) out.push(changeFrame(c, e, audience, tz))
-    }
-    return out
+  async function subscribe(
+    socket: LiveSocket,
+    req: { region?: unknown } | undefined,
+    ack: (res: Response<Snapshot>) => void,
+  ): Promise<void> {
+    const verdict = await limits.subscribe(socket.id)
+    if (!socket.connected) return
+    if (verdict === 'cut') return cut(socket, 'subscribe flood', false)
+    if (verdict === 'rate_limited') return ack(refuse('rate_limited', 'too many subscribes: retry later'))
+    const p = typeof req?.region === 'string' ? parseRegionCode(req.region) : null
+    if (!p?.ok || !o.city.region(p.code))
+      return ack(refuse('not_found', `unknown region ${String(req?.region)}`))
+    if (!isWithin(p.code, socket.data.scope))
+      return ack(refuse('forbidden', `the token is limited to ${socket.data.scope}`))
+    const { role, scope, subscribed } = socket.data
+    if (subscribed) socket.leave(`agg:${role}:${subscribed}`)
+    socket.data.subscribed = p.code
+    socket.join(`agg:${role}:${p.code}`)
+    ack({ ok: true, data: snapshots.get(role, scope, p.code) })
   }
 
   nsp.on('connection', (socket: LiveSocket) => {
+    const meter = meterOutput(socket.conn, maxBytes, () => cut(socket, 'output over its byte bound', true))
+    meters.set(socket.id, meter)
     const { expiresAt } = socket.data
     if (expiresAt) {
       // Tokens expire on real time. Long waits are re-armed (setTimeout caps near 24.8 days).
@@ -245,42 +204,25 @@ export function createLiveServer(o: LiveServerOptions) {
       }
       arm()
     }
-    void catchUp(socket)
+    const replay = catchUp(socket, meter, { ...o, maxBytes, headSeq }).catch((err: unknown) => {
+      report('replay', err)
+      cut(socket, 'replay failed', false)
+    })
+    run('replay', replay)
     socket.on('subscribe', (req, ack) => {
-      if (typeof ack !== 'function') return
-      const p = typeof req?.region === 'string' ? parseRegionCode(req.region) : null
-      if (!p?.ok || !o.city.region(p.code))
-        return ack({
-          ok: false,
-          error: { code: 'not_found', message: `unknown region ${String(req?.region)}` },
-        })
-      if (!isWithin(p.code, socket.data.scope))
-        return ack({
-          ok: false,
-          error: { code: 'forbidden', message: `the token is limited to ${socket.data.scope}` },
-        })
-      const prev = socket.data.subscribed
-      if (prev) {
-        socket.leave(`agg:${prev}`)
-        subscribers.set(prev, (subscribers.get(prev) ?? 1) - 1)
-      }
-      socket.data.subscribed = p.code
-      socket.join(`agg:${p.code}`)
-      subscribers.set(p.code, (subscribers.get(p.code) ?? 0) + 1)
-      ack({ ok: true, data: snapshot(socket, p.code) })
+      if (typeof ack === 'function') run('subscribe', subscribe(socket, req, ack))
     })
     socket.on('disconnect', () => {
       clearTimeout(expiryTimers.get(socket.id))
       expiryTimers.delete(socket.id)
-      const s = socket.data.subscribed
-      if (s) subscribers.set(s, (subscribers.get(s) ?? 1) - 1)
+      meters.delete(socket.id)
+      run('subscribe', limits.forget(socket.id))
     })
   })
 
   function onChange(change: Change, event: GridEvent): void {
     if (change.seq > committed) committed = change.seq
-    recent.push([change, event])
-    if (recent.length >= 2 * RECENT_KEEP) recent = recent.slice(-RECENT_KEEP)
+    snapshots.remember(change, event)
     nsp.to(changeRooms(change.gridCode, 'full')).emit('change', changeFrame(change, event, 'full', tz))
     nsp.to(changeRooms(change.gridCode, 'masked')).emit('change', changeFrame(change, event, 'masked', tz))
   }
@@ -292,72 +234,44 @@ export function createLiveServer(o: LiveServerOptions) {
     }
   }
 
-  /** Take sockets that cannot keep up out of the rooms; bring drained ones back through replay. */
-  function pace(): void {
-    for (const socket of nsp.sockets.values()) {
-      const buffered = (socket.conn as unknown as { writeBuffer: unknown[] }).writeBuffer.length
-      if (!socket.data.lagging && !socket.data.replaying && buffered > maxBuffered) {
-        // Everything up to the head is already queued for it; it resumes from there by replay.
-        for (const room of socket.rooms) if (room !== socket.id) socket.leave(room)
-        socket.data.sent = headSeq()
-        socket.data.lagging = true
-      } else if (socket.data.lagging && buffered < maxBuffered / 4) {
-        socket.data.lagging = false
-        if (socket.data.subscribed) socket.join(`agg:${socket.data.subscribed}`)
-        void catchUp(socket)
+  let rebuilding = false
+  let wake: (() => void) | null = null
+  /** The new day's state, retried with back-off until the store answers (the day holds until then). */
+  async function rebuildDay(): Promise<void> {
+    rebuilding = true
+    try {
+      for (let delay = tickMs; !closed; delay = Math.min(2 * delay, MAX_BACKOFF_MS)) {
+        try {
+          await o.state.rebuild()
+          lastKpis.clear()
+          return
+        } catch (err) {
+          report('rebuild', err)
+        }
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, delay)
+          wake = () => {
+            clearTimeout(t)
+            resolve()
+          }
+        })
       }
+    } finally {
+      rebuilding = false
+      wake = null
     }
   }
 
   function tick(): void {
+    snapshots.expire()
+    if (rebuilding) return
     const now = o.clock.now()
     const t = o.state.tick(now)
-    if (t.newDay) {
-      void o.state.rebuild().then(() => lastKpis.clear())
-      return
-    }
-    for (const a of t.overdue) {
-      const e = a.event
-      const frame = overdueAlert(e, a.at)
-      nsp.to([...changeRooms(e.gridCode, 'full'), ...changeRooms(e.gridCode, 'masked')]).emit('alert', frame)
-    }
-    for (const s of t.surges) {
-      nsp.to([...changeRooms(s.gridCode, 'full'), ...changeRooms(s.gridCode, 'masked')]).emit('alert', {
-        kind: 'surge',
-        at: formatIsoWithOffset(s.at, tz),
-        gridCode: s.gridCode,
-        lastHour: s.lastHour,
-        baseline: s.baseline,
-      })
-    }
-    const dirty = o.state.takeDirty()
-    for (const [region, n] of subscribers) {
-      if (n <= 0) {
-        subscribers.delete(region)
-        lastKpis.delete(region)
-        continue
-      }
-      const frame = kpiFrame(region, now)
-      const key = JSON.stringify(frame.values)
-      if (lastKpis.get(region) !== key) {
-        lastKpis.set(region, key)
-        nsp.to(`agg:${region}`).emit('kpis', frame)
-      }
-      const grids = [...dirty.grids].filter((g) => g.startsWith(region)).map((g) => o.state.grid(g))
-      if (grids.length) nsp.to(`agg:${region}`).emit('grids', { seq: o.state.seq, region, grids })
-    }
-    if (pendingPositions.size) {
-      for (const room of nsp.adapter.rooms.keys()) {
-        if (!room.startsWith('pos:')) continue
-        const scope = room.slice(4)
-        const mine = [...pendingPositions.values()].filter((p) =>
-          (gridOfWorker.get(p.workerId) ?? '').startsWith(scope),
-        )
-        if (mine.length) nsp.to(room).emit('positions', encodePositions(mine, workerIndex, now, tz))
-      }
-      pendingPositions.clear()
-    }
-    pace()
+    if (t.newDay) return run('rebuild', rebuildDay())
+    const ctx = { nsp, state: o.state, snapshots, tz, now }
+    emitAlerts(ctx, t, changeRooms)
+    emitAggregates(ctx, lastKpis)
+    emitPositions(ctx, pendingPositions)
   }
 
   let timer: NodeJS.Timeout | null = null
@@ -386,14 +300,21 @@ export function createLiveServer(o: LiveServerOptions) {
       await o.state.rebuild()
       // The last changes before this start, from the log (those committed meanwhile are in already).
       const before = await o.store.listChanges(Math.max(0, headSeq() - RECENT_KEEP), RECENT_KEEP)
-      const firstHeard = recent[0]?.[0].seq ?? Infinity
-      const missing = before.filter((c) => c.seq < firstHeard)
+      const missing = before.filter((c) => c.seq < snapshots.firstHeard())
       const events = await o.store.eventsByIds([...new Set(missing.map((c) => c.eventId))])
-      recent = [...missing.map((c): [Change, GridEvent] => [c, events.get(c.eventId)!]), ...recent]
+      snapshots.seed(missing.map((c): [Change, GridEvent] => [c, events.get(c.eventId)!]))
       ready = true
-      timer = setInterval(tick, o.tickMs ?? 1000)
+      timer = setInterval(() => {
+        try {
+          tick()
+        } catch (err) {
+          report('tick', err)
+        }
+      }, tickMs)
     },
     async close(): Promise<void> {
+      closed = true
+      wake?.()
       if (timer) clearInterval(timer)
       for (const t of expiryTimers.values()) clearTimeout(t)
       for (const u of unsubscribe) u()

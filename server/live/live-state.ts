@@ -19,7 +19,8 @@ import type { CityIndex } from '../city/city-index.ts'
 import { MinHeap } from '../sim/heap.ts'
 import type { KpiSnapshot, Store } from '../store/store.ts'
 
-const ONLINE_WINDOW_MS = 5 * 60_000
+/** A worker pinged within this window is on duty (online). */
+export const ONLINE_WINDOW_MS = 5 * 60_000
 const HOUR = 3_600_000
 
 export interface OverdueAlert {
@@ -151,22 +152,25 @@ export function createLiveState(deps: {
       return day
     },
     applyChange,
-    /** (Re)build from one store snapshot; changes committed meanwhile are applied after it. */
+    /**
+     * (Re)build from one store snapshot; changes committed meanwhile are applied after it. If the
+     * store fails, nothing changes (the day included, so `tick` still reports a new day to retry).
+     */
     async rebuild(): Promise<void> {
       buffered = []
       try {
         const now = clock.now()
-        day = deps.dayOf(now)
+        const next = deps.dayOf(now)
         const snap = await store.kpiSnapshot(
           city.district.code,
-          day.start,
-          day.end,
-          day,
+          next.start,
+          next.end,
+          next,
           now - ONLINE_WINDOW_MS,
         )
-        baselinePerHour = new Map(
-          [...(await store.reportCountsSince(now - 30 * 24 * HOUR))].map(([g, n]) => [g, n / (30 * 24)]),
-        )
+        const counts = await store.reportCountsSince(now - 30 * 24 * HOUR)
+        baselinePerHour = new Map([...counts].map(([g, n]) => [g, n / (30 * 24)]))
+        day = next
         applySnapshot(snap, now)
       } finally {
         const pending = buffered ?? []

@@ -41,9 +41,12 @@ async function api(port: number, path: string, init: RequestInit = {}) {
   return r.json() as Promise<Record<string, unknown>>
 }
 
-async function startServer(mode: string, dataDir: string, port: number): Promise<ChildProcess> {
+/** The server of each mode: the product's own, or the naive baseline composed by the benchmark. */
+const ENTRY = { coalesced: 'server/main.ts', naive: 'tests/bench/naive-live.ts' } as const
+
+async function startServer(mode: keyof typeof ENTRY, dataDir: string, port: number): Promise<ChildProcess> {
   // One process (node with tsx's loader), so its CPU time and RSS are the server's own.
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', ENTRY[mode]], {
     env: {
       ...process.env,
       PORT: String(port),
@@ -52,7 +55,9 @@ async function startServer(mode: string, dataDir: string, port: number): Promise
       SIM_SPEED,
       BACKFILL_DAYS: '2',
       LOG_LEVEL: 'warn',
-      LIVE_MODE: mode,
+      // Every benchmark socket comes from 127.0.0.1, most of them with one token.
+      LIVE_MAX_CONNECTIONS_PER_IP: String(INTERNAL + PUBLIC + 100),
+      LIVE_MAX_CONNECTIONS_PER_TOKEN: String(INTERNAL + PUBLIC + 100),
       CI: '',
     },
     stdio: ['ignore', 'ignore', 'inherit'],

@@ -1,16 +1,19 @@
 /**
- * A slow client cannot grow the server's memory without bound (issue #3, acceptance 6). A
- * socket.io-client over websocket stops reading (its ws is paused: the TCP window closes, the
- * kernel's buffers fill, then the server's own buffers would grow):
- * - while thousands of changes are committed live: it is taken out of the live rooms once its buffer
- *   passes the limit, its buffer then stops growing however many more changes come, and once it reads
- *   again it catches up by replay and ends with every change exactly once;
- * - right after asking for a replay of a long backlog (`since` far back): the replay must not queue
- *   the whole backlog for it either.
+ * A slow client cannot grow the server's memory without bound (issue #3, acceptance 6; issue #9:
+ * bounded in bytes, acknowledgements and every frame counted). A socket.io-client over websocket
+ * stops reading (its ws is paused: the TCP window closes, the kernel's buffers fill, then the
+ * server's own buffers would grow):
+ * - while thousands of changes are committed live: the bytes queued for it in the process never
+ *   pass the bound by more than a frame; past it the server cuts the connection, and the client,
+ *   reconnecting by itself with its `since`, gets every change exactly once by replay;
+ * - right after asking for a replay of a long backlog (`since` far back): the replay is paced by
+ *   the same byte measure, so it neither queues the backlog nor trips the cut.
+ * - asking for snapshots within the subscribe rate limit: acknowledgements count like frames.
  * A client that reads normally meanwhile misses nothing.
  */
 import type { WebSocket } from 'ws'
 import { afterEach, describe, expect, it } from 'vitest'
+import { SUBSCRIBE_BURST } from '../../server/live/live-limits.ts'
 import { mintToken } from './helpers.ts'
 import {
   changeDriver,
@@ -18,28 +21,28 @@ import {
   expectExactlyTheLog,
   liveSocket,
   logAfter,
+  rawLiveClient,
   startComposedLiveServer,
   until,
   type ComposedLiveServer,
+  DISTRICT,
   type Recorder,
 } from './live-helpers.ts'
 
-/** The production default of `maxBufferedPackets`. */
-const LIMIT = 2000
-/** A small limit, so a modest backlog is already many times over it. */
-const SMALL_LIMIT = 200
-/** Changes per replay page (server/live/live-server.ts). */
-const PAGE = 500
+/** The byte bound of the live test (the production default is 2 MiB). */
+const BOUND = 512 * 1024
 /** Long descriptions make frames of ~1.7 kB, so the kernel's socket buffers fill sooner. */
 const DESCRIPTION_LENGTH = 1200
+/** What may be queued past the bound: the frame that crossed it. */
+const SLACK = 16 * 1024
 
 let srv: ComposedLiveServer
 let officer: string
 let driver: ReturnType<typeof changeDriver>
 
-/** A server with the given buffer limit, a fast tick, and a driver writing long descriptions. */
-async function setUp(limit: number): Promise<void> {
-  srv = await startComposedLiveServer({ live: { tickMs: 100, maxBufferedPackets: limit } })
+/** A server with the given byte bound, a fast tick, and a driver writing long descriptions. */
+async function setUp(bound: number): Promise<void> {
+  srv = await startComposedLiveServer({ live: { tickMs: 100, maxBufferedBytes: bound } })
   officer = await mintToken(srv.http, 'officer')
   driver = changeDriver(srv.system, { seed: 3, descriptionLength: DESCRIPTION_LENGTH })
   await driver.run(10)
@@ -52,96 +55,85 @@ interface EnginePacket {
   data?: string | Buffer
 }
 
-/** The server side of a client socket: lagging flag, rooms, and what is queued for it in memory. */
+/** The server side of a client socket: whether it is still there, and what is queued for it. */
 function serverSide(id: string) {
   const s = srv.live.io.of('/live').sockets.get(id)
   if (!s) throw new Error(`no server socket ${id}`)
+  // Read from engine.io's internals: the test's own measure, independent of the server's.
   const conn = s.conn as unknown as {
     writeBuffer: EnginePacket[]
-    transport: { name: string; socket?: { _socket?: { writableLength: number } } }
+    transport: { socket?: { _socket?: { writableLength: number } } }
   }
   return {
-    lagging: () => s.data.lagging,
+    connected: () => s.connected,
     replaying: () => s.data.replaying,
     sent: () => s.data.sent,
-    rooms: () => [...s.rooms].filter((x) => x !== s.id),
-    /** Packets in engine.io's write buffer. */
-    buffered: () => conn.writeBuffer.length,
     /** Bytes held in the process for this client: engine.io's write buffer plus the TCP socket's. */
     pendingBytes: () =>
-      conn.writeBuffer.reduce(
-        (n, p) => n + (typeof p.data === 'string' ? Buffer.byteLength(p.data) : (p.data?.length ?? 0)),
-        0,
-      ) + (conn.transport.socket?._socket?.writableLength ?? 0),
+      s.connected
+        ? conn.writeBuffer.reduce(
+            (n, p) => n + (typeof p.data === 'string' ? Buffer.byteLength(p.data) : (p.data?.length ?? 0)),
+            0,
+          ) + (conn.transport.socket?._socket?.writableLength ?? 0)
+        : 0,
   }
 }
 
 /** The client's underlying ws WebSocket (engine.io-client's websocket transport). */
 const wsOf = (r: Recorder): WebSocket => (r.socket.io.engine.transport as unknown as { ws: WebSocket }).ws
 
-/** Average size of a change frame as the server encodes it. */
-const frameBytes = (r: Recorder): number => {
-  const frames = r.changes().slice(-200)
-  return frames.reduce((n, f) => n + Buffer.byteLength(JSON.stringify(['change', f])), 0) / frames.length
-}
-
 describe('a client that stops reading', () => {
-  it('while changes stream live: leaves the rooms, its buffer stays bounded, it catches up exactly once', async () => {
-    await setUp(LIMIT)
-    const stalled = await connectSynced(srv.base, { token: officer })
+  it('while changes stream live: is cut at the byte bound and replays every change exactly once', async () => {
+    await setUp(BOUND)
+    const stalled = await connectSynced(srv.base, {
+      token: officer,
+      sinceFromLastSeq: true,
+      reconnection: true,
+    })
     const reader = await connectSynced(srv.base, { token: officer })
     const start = stalled.lastSeq()
     expect(reader.lastSeq()).toBe(start)
     const side = serverSide(stalled.socket.id!)
-    expect(side.rooms().length).toBeGreaterThan(0)
 
-    wsOf(stalled).pause()
-    let maxBuffered = 0
+    const ws = wsOf(stalled)
+    ws.pause()
     let maxPending = 0
-    const sample = () => {
-      maxBuffered = Math.max(maxBuffered, side.buffered())
-      maxPending = Math.max(maxPending, side.pendingBytes())
-    }
-    // Commit until the server gives up on it (the kernel's socket buffers absorb the first part).
+    const sample = () => (maxPending = Math.max(maxPending, side.pendingBytes()))
+    // Commit until the server cuts it (the kernel's socket buffers absorb the first part).
     let committed = 0
-    while (!side.lagging() && committed < 30_000) {
-      await driver.run(200, { chunk: 50, onChunk: sample })
-      committed += 200
+    while (side.connected() && committed < 30_000) {
+      await driver.run(100, { chunk: 10, onChunk: sample })
+      committed += 100
     }
-    expect(side.lagging(), `lagging after ${committed} changes`).toBe(true)
-    expect(side.rooms()).toEqual([])
-    const atLagging = side.buffered()
+    expect(side.connected(), `cut after ${committed} changes`).toBe(false)
+    expect(maxPending, 'bytes queued for it in the process').toBeLessThan(BOUND + SLACK)
 
-    // However many more changes come, its buffer does not grow.
-    await driver.run(2500, { chunk: 250, batch: true, onChunk: sample })
-    expect(side.buffered()).toBeLessThanOrEqual(atLagging + 5)
-    expect(maxBuffered).toBeLessThan(LIMIT + PAGE)
+    // More changes while it is away, then it reads again: it finds the cut and reconnects itself.
+    // (Committed in bursts well under the bound: one burst is queued for every socket at once.)
+    await driver.run(1500, { chunk: 100, batch: true })
     const last = await srv.system.store.lastSeq()
-
     await until(() => reader.lastSeq() === last, 'the reading client to get everything', 30_000)
     expectExactlyTheLog(reader.changes(), await logAfter(srv.http, start))
-    const bound = 2 * (LIMIT + PAGE) * frameBytes(reader)
-    expect(maxPending, `pending bytes (bound ${Math.round(bound)})`).toBeLessThan(bound)
 
-    wsOf(stalled).resume()
-    await until(() => stalled.lastSeq() === last && !side.lagging(), 'the stalled client to catch up', 60_000)
+    ws.resume()
+    await until(() => stalled.lastSeq() === last, 'the stalled client to catch up', 60_000)
+    expect(stalled.disconnects[0]).toMatch(/^transport (close|error)$/)
+    expect(stalled.synced()).toBe(2)
     expectExactlyTheLog(stalled.changes(), await logAfter(srv.http, start))
-    expect(side.rooms().length).toBeGreaterThan(0)
     console.info(
-      `stalled live: lagging after ${committed} changes; max ${maxBuffered} packets / ${(maxPending / 1e6).toFixed(1)} MB queued; ${last - start} changes in all`,
+      `stalled live: cut after ${committed} changes; max ${(maxPending / 1e6).toFixed(2)} MB queued; ${last - start} changes in all`,
     )
     stalled.close()
     reader.close()
   })
 
-  it('right after asking for a long replay: the backlog is not queued in memory all at once', async () => {
-    await setUp(SMALL_LIMIT)
+  it('right after asking for a long replay: the replay is paced in bytes, never queued nor cut', async () => {
+    const bound = BOUND
+    await setUp(bound)
     const reader = await connectSynced(srv.base, { token: officer })
     const since = reader.lastSeq()
-    const last = await driver.run(9000, { chunk: 500, batch: true })
+    const last = await driver.run(9000, { chunk: 100, batch: true })
     await until(() => reader.lastSeq() === last, 'the reader', 30_000)
-    // What the live path allows (the limit, plus a replay page, twice over): far below the backlog.
-    const bound = 2 * (SMALL_LIMIT + PAGE) * frameBytes(reader)
 
     const before = new Set(srv.live.io.of('/live').sockets.keys())
     const stalled = liveSocket(srv.base, { token: officer, since })
@@ -167,13 +159,34 @@ describe('a client that stops reading', () => {
       1,
     )
     maxPending = Math.max(maxPending, side.pendingBytes())
+    expect(side.connected()).toBe(true)
 
     wsOf(stalled).resume()
     await until(() => stalled.lastSeq() === last, 'the stalled client to catch up', 60_000)
     expectExactlyTheLog(stalled.changes(), await logAfter(srv.http, since))
-    console.info(`stalled replay: max ${(maxPending / 1e6).toFixed(1)} MB queued for ${last - since} changes`)
-    expect(maxPending, `bytes queued in memory (bound ${Math.round(bound)})`).toBeLessThan(bound)
+    expect(stalled.disconnects).toEqual([])
+    console.info(`stalled replay: max ${(maxPending / 1e6).toFixed(2)} MB queued for ${last - since} changes`)
+    expect(maxPending, 'bytes queued in memory').toBeLessThan(bound)
     stalled.close()
     reader.close()
+  })
+})
+
+describe('acknowledgements', () => {
+  it('count in the bound: a client that asks for snapshots and never reads them is cut', async () => {
+    await setUp(BOUND)
+    // Open events with long descriptions: an officer's district snapshot of some hundreds of kB.
+    await driver.run(1200, { chunk: 100, batch: true })
+    const raw = rawLiveClient(srv.port, officer)
+    const answer = await raw.connected
+    const sid = (JSON.parse(answer.slice('40/live,'.length)) as { sid: string }).sid
+    expect(srv.live.io.of('/live').sockets.has(sid)).toBe(true)
+    raw.pause()
+    // Within the rate limit: every one is answered with a full snapshot.
+    for (let i = 0; i < SUBSCRIBE_BURST; i++) raw.emitWithAckId(i, 'subscribe', { region: DISTRICT })
+    await until(() => !srv.live.io.of('/live').sockets.has(sid), 'the server to cut it')
+    raw.resume()
+    await raw.closed
+    expect(raw.acks.size).toBeLessThan(SUBSCRIBE_BURST)
   })
 })

@@ -6,7 +6,7 @@
  * while an officer gets the reporter in full and a leader gets it masked.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { AlertFrame, ChangeFrame, GridsFrame, KpiFrame } from '../../shared/live.ts'
+import type { AlertFrame, ChangeFrame, GridsFrame, KpiFrame, Snapshot } from '../../shared/live.ts'
 import { maskReporter } from '../../shared/pii.ts'
 import { ADMIN_TOKEN, call, FIXED_NOW, manualClock, mintToken, type ApiEvent } from './helpers.ts'
 import {
@@ -36,6 +36,9 @@ const publicSockets: Recorder[] = []
 const publicAcks: unknown[] = []
 let officer: Recorder
 let leader: Recorder
+/** An officer on the canary's grid (person figures are theirs to see). */
+let officerOnGrid: Recorder
+let officerGridAck: unknown
 
 async function connected(token: string, opts: { since?: number } = {}): Promise<Recorder> {
   const r = liveSocket(srv.base, { token, ...opts })
@@ -78,6 +81,7 @@ beforeAll(async () => {
   leader = await connected(lead)
   expect((await officer.subscribe(DISTRICT)).ok).toBe(true)
   expect((await leader.subscribe(DISTRICT)).ok).toBe(true)
+  officerOnGrid = await connected(off)
 
   // The canary's whole lifecycle, over HTTP.
   const reported = await call<ApiEvent>(srv.http, '/api/v1/events', {
@@ -127,6 +131,10 @@ beforeAll(async () => {
   })
   expect(pos.status).toBe(202)
   await until(() => officer.of('positions').length > 0, 'a positions frame for the officer')
+  // Subscribed once the worker is on duty: its snapshot carries the grid's person figures.
+  officerGridAck = await officerOnGrid.subscribe(grid)
+  for (const [i, region] of [DISTRICT, street, grid].entries())
+    publicAcks.push(await publicSockets[i]!.subscribe(region))
 
   // Past the deadline: overdue, flashed on the wall.
   clock.set(FIXED_NOW + 2 * 60 * MIN + MIN)
@@ -152,7 +160,7 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
-  for (const r of [...publicSockets, officer, leader]) r?.close()
+  for (const r of [...publicSockets, officer, leader, officerOnGrid]) r?.close()
   await srv?.stop()
 })
 
@@ -175,10 +183,58 @@ describe('a public socket', () => {
 
   it('never receives the reporter, the phone, the description or a note, in any frame or ack', () => {
     const text = JSON.stringify([publicAcks, publicSockets.map((r) => r.frames)])
-    expect(publicAcks).toHaveLength(6)
+    expect(publicAcks).toHaveLength(9)
     for (const s of SECRETS) expect(text, s).not.toContain(s)
     expect(text).not.toContain(canaryId)
     expect(text).not.toContain('环卫处')
+  })
+})
+
+describe('person figures (one grid, one worker)', () => {
+  type Ack = { ok: true; data: Snapshot }
+  const acks = () => publicAcks as Ack[]
+  const gridFrames = (r: Recorder) => r.of<GridsFrame>('grids').flatMap((f) => f.grids)
+
+  it('a public socket never gets a grid’s onlineWorkers or patrolCoverage, in frames or snapshots', () => {
+    const onGrid = publicSockets[2]!
+    const values = [
+      ...onGrid.of<KpiFrame>('kpis').map((k) => k.values),
+      ...acks()
+        .filter((a) => a.data.region === grid)
+        .map((a) => a.data.kpis.values),
+    ]
+    expect(values.length).toBeGreaterThan(3)
+    for (const v of values) {
+      expect(v.onlineWorkers).toBeNull()
+      expect(v.patrolCoverage).toBeNull()
+    }
+    for (const r of publicSockets)
+      for (const k of r.of<KpiFrame>('kpis'))
+        if (k.region === grid) expect([k.values.onlineWorkers, k.values.patrolCoverage]).toEqual([null, null])
+  })
+
+  it('a public socket never gets a patrol figure per grid, on the grid or on the district', () => {
+    for (const r of publicSockets) for (const g of gridFrames(r)) expect(g[4], g[0]).toBeNull()
+    for (const a of acks()) for (const g of a.data.grids) expect(g[4], g[0]).toBeNull()
+    expect(acks().flatMap((a) => a.data.grids).length).toBeGreaterThan(0)
+  })
+
+  it('the district’s own figures stay public (they describe no one)', () => {
+    const district = publicSockets[0]!.of<KpiFrame>('kpis').at(-1)!
+    expect(district.region).toBe(DISTRICT)
+    expect(typeof district.values.onlineWorkers).toBe('number')
+  })
+
+  it('an officer gets them: the grid’s on-duty count, coverage and patrol figures', () => {
+    const ack = officerGridAck as Ack
+    expect(ack.ok).toBe(true)
+    expect(ack.data.kpis.values.onlineWorkers).toBe(1)
+    expect(typeof ack.data.kpis.values.patrolCoverage).toBe('number')
+    expect(ack.data.grids.map((g) => g[4])).toEqual([0])
+    const frames = gridFrames(officer)
+    expect(frames.length).toBeGreaterThan(0)
+    for (const g of frames) expect(typeof g[4], g[0]).toBe('number')
+    for (const k of officerOnGrid.of<KpiFrame>('kpis')) expect(typeof k.values.onlineWorkers).toBe('number')
   })
 })
 

@@ -1,0 +1,66 @@
+/**
+ * Who may open `/live`: the handshake checks, in order of cost. An address that failed too many
+ * handshakes lately is refused before its token is verified; a token holds at most so many sockets.
+ * Refusals are `connect_error`s whose `data.code` says why (`rate_limited`: retry later).
+ */
+import type { Socket } from 'socket.io'
+import type {
+  ClientToServerEvents,
+  LiveErrorCode,
+  ServerToClientEvents,
+  SocketData,
+} from '../../shared/live.ts'
+import type { TokenService } from '../auth/tokens.ts'
+import type { CityIndex } from '../city/city-index.ts'
+import type { LiveLimits } from './live-limits.ts'
+
+type LiveSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>
+
+/** A handshake refusal: the client sees `err.message` and `err.data.code`. */
+export const fail = (code: LiveErrorCode, message: string) =>
+  Object.assign(new Error(message), { data: { code } })
+
+/** The handshake: resolves with the refusal, or undefined once `socket.data` is set. */
+export function createAdmission(d: {
+  tokens: TokenService
+  city: CityIndex
+  limits: LiveLimits
+  isReady: () => boolean
+  /** Where a socket without `since` starts. */
+  headSeq: () => number
+}) {
+  return async function admit(socket: LiveSocket): Promise<Error | undefined> {
+    const auth = socket.handshake.auth as { token?: unknown; since?: unknown }
+    const address = socket.handshake.address
+    if (!d.isReady()) return fail('not_ready', 'the server is starting')
+    if (await d.limits.throttled(address))
+      return fail('rate_limited', 'too many failed handshakes: retry later')
+    if (typeof auth.token !== 'string') {
+      await d.limits.failed(address)
+      return fail('unauthorized', 'auth.token is required')
+    }
+    const v = await d.tokens.verify(auth.token)
+    if (!v.ok) {
+      await d.limits.failed(address)
+      return fail('unauthorized', `token ${v.reason}`)
+    }
+    const { role, region, expiresAt, jti } = v.principal
+    if (role === 'ingest') return fail('forbidden', 'ingest tokens cannot use the live stream')
+    const since = auth.since === undefined || auth.since === null ? null : Number(auth.since)
+    if (since !== null && !(Number.isInteger(since) && since >= 0))
+      return fail('invalid_query', 'since must be a non-negative integer')
+    if (socket.conn.readyState !== 'open') return fail('unauthorized', 'the connection closed')
+    if (!d.limits.holdToken(jti ?? auth.token, socket))
+      return fail('rate_limited', 'too many connections with this token')
+    socket.data = {
+      role,
+      scope: region ?? d.city.district.code,
+      ...(expiresAt ? { expiresAt } : {}),
+      ...(jti ? { jti } : {}),
+      sent: since ?? d.headSeq(),
+      subscribed: null,
+      replaying: false,
+    }
+    return undefined
+  }
+}
