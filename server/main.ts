@@ -2,8 +2,12 @@
  * The composition root: reads env, opens the port, starts the simulator, prints the URLs with
  * login tokens, and shuts down gracefully on SIGTERM/SIGINT.
  */
+import { formatIsoWithOffset } from '../shared/working-time.ts'
 import { parseConfig } from './config.ts'
+import { loginTokens } from './login.ts'
 import { createSystem } from './system.ts'
+
+let stopping = false
 
 async function main(): Promise<void> {
   const parsed = parseConfig(process.env)
@@ -14,15 +18,19 @@ async function main(): Promise<void> {
   const config = parsed.config
   const system = await createSystem(config)
   const { logger } = system
+  // The last line of defence (each known failure is handled where it happens): one that escapes is
+  // logged and counted, and the server goes on serving.
+  process.on('unhandledRejection', (reason) => system.reportError('unhandledRejection', reason))
   const port = await system.listen()
   const base = config.publicUrl ?? `http://localhost:${port}`
   logger.info({ port, store: system.store.kind, city: system.city.district.name }, 'listening')
 
-  let stopping = false
   const shutdown = async (signal: string) => {
     if (stopping) return
     stopping = true
-    logger.info({ signal }, 'shutting down: stopping simulator, finishing writes, closing store')
+    // Stop accepting, let the simulator's slice and the requests in flight finish, close the live
+    // transports (the walls reconnect by themselves to the next process), then the store.
+    logger.info({ signal }, 'shutting down: closing the port, finishing writes, closing sockets and store')
     const force = setTimeout(() => process.exit(1), 15_000)
     force.unref()
     try {
@@ -52,10 +60,10 @@ async function main(): Promise<void> {
     if (tty) process.stderr.write('\n')
   }
 
-  const ttl = 30 * 86_400
-  const officer = (await system.tokens.mint({ role: 'officer', ttlSeconds: ttl })).token
-  const leader = (await system.tokens.mint({ role: 'leader', ttlSeconds: ttl })).token
-  const admin = config.adminToken ?? (await system.tokens.mint({ role: 'admin', ttlSeconds: ttl })).token
+  const { officer, leader, admin, expiresAt } = await loginTokens(
+    system,
+    config.adminToken ? { adminToken: config.adminToken } : {},
+  )
   const lines = [
     '',
     `  城市大脑 City Brain — ${system.city.district.name} (${system.city.district.code}) is running`,
@@ -66,13 +74,15 @@ async function main(): Promise<void> {
     `  接口文档 API docs:  ${base}/api/docs`,
     `  管理员令牌 Admin:    Authorization: Bearer ${admin}`,
     '',
-    '  Tokens are valid for 30 days. Stop with Ctrl-C.',
+    `  令牌有效期至 Tokens valid until ${formatIsoWithOffset(expiresAt, config.calendar.timeZone)}. Stop with Ctrl-C.`,
     '',
   ]
   console.log(lines.join('\n'))
 }
 
 main().catch((err) => {
+  // A signal during the backfill closes the store under it: the shutdown in progress says how it ended.
+  if (stopping) return
   console.error('启动失败 / failed to start:', err instanceof Error ? err.message : err)
   process.exit(1)
 })

@@ -41,6 +41,9 @@ const DICT = {
   tourOf: { zh: '巡览', en: 'Tour' },
   district: { zh: '全区', en: 'District' },
   events: { zh: '件', en: '' },
+  starting: { zh: '正在启动', en: 'Starting' },
+  phase_backfill: { zh: '回填历史数据', en: 'backfilling history' },
+  'phase_catch-up': { zh: '追赶模拟进度', en: 'catching up' },
 } satisfies Record<string, Record<Lang, string>>
 
 export type TextKey = keyof typeof DICT

@@ -4,7 +4,13 @@ import type { LiveConnectionState } from '../realtime/live-client.ts'
 
 /** The live connection's state, as the header shows it. */
 export const useConnectionStore = defineStore('connection', () => {
-  const state = ref<LiveConnectionState>({ status: 'connecting', staleSince: null, lastSeq: -1, error: null })
+  const state = ref<LiveConnectionState>({
+    status: 'connecting',
+    staleSince: null,
+    lastSeq: -1,
+    error: null,
+    starting: null,
+  })
   const set = (s: LiveConnectionState) => {
     state.value = s
   }

@@ -1,0 +1,183 @@
+/**
+ * A graceful restart (a deploy): `server/main.ts` runs as a child process with the simulator on;
+ * while clients stream its changes it gets SIGTERM, exits 0, and is started again on the same port
+ * and data directory. Its shutdown closes the live transports without a disconnect packet, so the
+ * clients see "transport close" (not "io server disconnect", after which socket.io-client never
+ * comes back): the web's `createLiveClient` and a raw socket.io-client both reconnect by themselves,
+ * get `synced`, and end with every change after their first `since` exactly once.
+ *
+ * In process: the stop closes the port first (a new connection is refused at once), answers the
+ * request in flight, and does not wait for idle keep-alive connections to time out.
+ */
+import { request, Agent } from 'node:http'
+import { connect } from 'node:net'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { ChangeFrame } from '../../shared/live.ts'
+import {
+  createLiveClient,
+  type LiveClient,
+  type LiveConnectionState,
+} from '../../web/src/realtime/live-client.ts'
+import { ADMIN_TOKEN, CLOCK_START, httpRequester, mintToken, tempDir } from './helpers.ts'
+import {
+  DISTRICT,
+  connectSynced,
+  expectExactlyTheLog,
+  freePort,
+  liveSocket,
+  logAfter,
+  startLiveServer,
+  until,
+  waitReady,
+  type ChildServer,
+  type Recorder,
+} from './live-helpers.ts'
+import { spawnNodeServer } from './node-server.ts'
+
+const dir = tempDir('live-sigterm')
+let port: number
+let base: string
+let server: ChildServer | null = null
+
+const applied: ChangeFrame[] = []
+const states: LiveConnectionState[] = []
+let client: LiveClient
+let raw: Recorder
+let clientStart = -1
+let rawStart = -1
+let exitCode: number | null = null
+let seqAtStop = 0
+let headSeq = 0
+
+const readySeq = async (): Promise<number> =>
+  ((await (await fetch(`${base}/readyz`)).json()) as { seq: number }).seq
+
+beforeAll(async () => {
+  port = await freePort()
+  base = `http://127.0.0.1:${port}`
+  const env = {
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    DATA_DIR: dir.path,
+    SIMULATE: '1',
+    SIM_SPEED: '300',
+    BACKFILL_DAYS: '1',
+    SIM_SEED: '20260101',
+    SIM_CLOCK_START: CLOCK_START,
+    LOG_LEVEL: 'silent',
+    ADMIN_TOKEN,
+  }
+  server = spawnNodeServer(env)
+  await waitReady(base, server)
+  const officer = await mintToken(httpRequester(base), 'officer')
+  client = createLiveClient({
+    url: base,
+    token: officer,
+    region: DISTRICT,
+    transports: ['websocket'],
+    handlers: { change: (f) => applied.push(f), state: (s) => states.push(s) },
+  })
+  raw = liveSocket(base, { token: officer, sinceFromLastSeq: true, reconnection: true })
+  // A refusal by the middleware (not_ready while the restarted server catches up) is final for a
+  // raw socket.io-client: try again, as createLiveClient does with its back-off.
+  raw.socket.on('connect_error', () => {
+    if (!raw.socket.active) setTimeout(() => raw.socket.connect(), 300)
+  })
+  raw.socket.connect()
+  await until(() => client.state.status === 'live' && raw.synced() === 1, 'both clients live')
+  clientStart = (states.find((s) => s.status === 'live') ?? client.state).lastSeq
+  rawStart = raw.of<{ seq: number }>('synced')[0]!.seq
+  const target = Math.max(clientStart, rawStart) + 30
+  await until(() => client.state.lastSeq >= target && raw.lastSeq() >= target, 'live changes', 30_000)
+
+  await server.kill('SIGTERM')
+  exitCode = await server.exited
+  seqAtStop = client.state.lastSeq
+  await until(() => client.state.status === 'reconnecting' && !raw.socket.connected, 'the drop noticed')
+
+  server = spawnNodeServer(env)
+  await waitReady(base, server)
+  await until(
+    () => client.state.status === 'live' && raw.synced() >= 2,
+    'both clients live again by themselves',
+    30_000,
+  )
+  const head = (await readySeq()) + 20
+  await until(async () => (await readySeq()) >= head, 'more changes after the restart', 30_000)
+  await until(() => client.state.lastSeq >= head && raw.lastSeq() >= head, 'the clients at the head', 30_000)
+  headSeq = head
+}, 150_000)
+
+afterAll(async () => {
+  client?.close()
+  raw?.close()
+  await server?.kill('SIGTERM')
+  dir.remove()
+})
+
+const upTo = <T extends { seq: number }>(xs: T[], seq: number): T[] => xs.filter((x) => x.seq <= seq)
+
+describe('SIGTERM, then a restart on the same port and data directory', () => {
+  it('the server exits 0 and the clients were dropped by a closed transport, not told to go', () => {
+    expect(exitCode).toBe(0)
+    expect(raw.disconnects[0]).toBe('transport close')
+  })
+
+  it('createLiveClient comes back by itself with every change after its since exactly once', async () => {
+    const log = upTo(await logAfter(httpRequester(base), clientStart), headSeq)
+    expect(log.length).toBeGreaterThan(50)
+    expect(headSeq).toBeGreaterThan(seqAtStop)
+    expectExactlyTheLog(upTo(applied, headSeq), log)
+    const statuses = states.map((s) => s.status).filter((s, i, a) => s !== a[i - 1])
+    expect(statuses).toEqual(['connecting', 'live', 'reconnecting', 'live'])
+  })
+
+  it('a raw socket.io-client with its last seq as since does too', async () => {
+    const log = upTo(await logAfter(httpRequester(base), rawStart), headSeq)
+    expectExactlyTheLog(upTo(raw.changes(), headSeq), log)
+    expect(raw.synced()).toBeGreaterThanOrEqual(2)
+  })
+})
+
+describe('system.stop()', () => {
+  it('refuses new connections at once, answers the request in flight, then closes promptly', async () => {
+    const s = await startLiveServer()
+    const sock = await connectSynced(s.base, { token: ADMIN_TOKEN })
+    // An idle keep-alive connection, and a request whose body is still coming when the stop begins.
+    const agent = new Agent({ keepAlive: true })
+    await new Promise<void>((resolve) =>
+      request(`${s.base}/healthz`, { agent }, (r) => r.resume().on('end', resolve)).end(),
+    )
+    const req = request(`${s.base}/api/v1/tokens`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${ADMIN_TOKEN}`,
+        'content-type': 'application/json',
+        expect: '100-continue',
+      },
+    })
+    const answer = new Promise<number>((resolve, reject) => {
+      req.on('response', (r) => r.resume().on('end', () => resolve(r.statusCode ?? 0)))
+      req.on('error', reject)
+    })
+    // "100 Continue": the server has the request and waits for its body.
+    await new Promise<void>((resolve) => req.once('continue', resolve).flushHeaders())
+    req.write('{"role":"officer",')
+    const started = Date.now()
+    const stopped = s.stop()
+    const refused = await new Promise<string>((resolve) => {
+      const c = connect(s.port, '127.0.0.1')
+      c.once('connect', () => (c.destroy(), resolve('accepted')))
+      c.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'))
+    })
+    req.end('"ttl":"1h"}')
+    expect(await answer).toBe(201)
+    await stopped
+    expect(refused).toBe('ECONNREFUSED')
+    // Not held by the keep-alive connection (its timeout is 5 s) nor by the live socket.
+    expect(Date.now() - started).toBeLessThan(2000)
+    await until(() => sock.disconnects.length > 0, 'the live socket closed')
+    expect(sock.disconnects).toEqual(['transport close'])
+    agent.destroy()
+  })
+})
