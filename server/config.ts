@@ -2,6 +2,7 @@
 import { z } from 'zod'
 import { DEFAULT_WEIGHTS, type ScoreWeights } from '../shared/kpis.ts'
 import { DEFAULT_CALENDAR, type WorkCalendar } from '../shared/working-time.ts'
+import { LIVE_LIMITS } from './live/live-limits.ts'
 
 const bool = z.enum(['1', '0', 'true', 'false']).transform((v) => v === '1' || v === 'true')
 const positive = z.coerce.number().positive()
@@ -50,7 +51,13 @@ const schema = z.object({
     .optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   PUBLIC_URL: z.string().url().optional(),
-  LIVE_MODE: z.enum(['coalesced', 'naive']).default('coalesced'),
+  LIVE_MAX_BUFFERED_BYTES: z.coerce.number().int().min(65_536).default(LIVE_LIMITS.maxBufferedBytes),
+  LIVE_MAX_CONNECTIONS_PER_IP: z.coerce.number().int().min(1).default(LIVE_LIMITS.maxConnectionsPerIp),
+  LIVE_MAX_CONNECTIONS_PER_TOKEN: z.coerce.number().int().min(1).default(LIVE_LIMITS.maxConnectionsPerToken),
+  RATE_LIMIT_PER_IP: z.coerce.number().int().min(1).default(1200),
+  RATE_LIMIT_PER_TOKEN: z.coerce.number().int().min(1).default(600),
+  RATE_LIMIT_WINDOW_S: z.coerce.number().int().min(1).max(86_400).default(60),
+  TRUST_PROXY: z.coerce.number().int().min(0).max(10).default(0),
   ALLOWED_ORIGINS: z
     .string()
     .transform((s) =>
@@ -85,8 +92,10 @@ export interface Config {
   publicUrl?: string
   /** Browser origins allowed on the live stream besides the server's own. */
   allowedOrigins: string[]
-  /** `naive` swaps in the emit-everything baseline, for the fan-out benchmark only. */
-  liveMode: 'coalesced' | 'naive'
+  /** What one client may take of the live stream (bytes held for it, connections). */
+  liveLimits: { maxBufferedBytes: number; maxConnectionsPerIp: number; maxConnectionsPerToken: number }
+  /** API requests allowed per window per client IP and per token; proxies trusted for X-Forwarded-For. */
+  rateLimits: { perIp: number; perToken: number; windowSeconds: number; trustProxy: number }
 }
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; errors: string[] }
@@ -132,7 +141,17 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
       logLevel: e.LOG_LEVEL,
       ...(e.PUBLIC_URL ? { publicUrl: e.PUBLIC_URL } : {}),
       allowedOrigins: e.ALLOWED_ORIGINS.map((o) => new URL(o).origin),
-      liveMode: e.LIVE_MODE,
+      liveLimits: {
+        maxBufferedBytes: e.LIVE_MAX_BUFFERED_BYTES,
+        maxConnectionsPerIp: e.LIVE_MAX_CONNECTIONS_PER_IP,
+        maxConnectionsPerToken: e.LIVE_MAX_CONNECTIONS_PER_TOKEN,
+      },
+      rateLimits: {
+        perIp: e.RATE_LIMIT_PER_IP,
+        perToken: e.RATE_LIMIT_PER_TOKEN,
+        windowSeconds: e.RATE_LIMIT_WINDOW_S,
+        trustProxy: e.TRUST_PROXY,
+      },
     },
   }
 }

@@ -16,13 +16,16 @@ import { createTokenService, type TokenService } from './auth/tokens.ts'
 import { createCityIndex, loadCityFile, type CityIndex } from './city/city-index.ts'
 import type { Config } from './config.ts'
 import { createEventService, type EventService } from './domain/event-service.ts'
+import { createKpiOffload } from './domain/kpi-offload.ts'
 import { createKpiService } from './domain/kpi-service.ts'
 import { createPatrolService } from './domain/patrol-service.ts'
 import { createApp } from './http/app.ts'
-import { createLiveServer, type LiveServer } from './live/live-server.ts'
+import type { StartupProgress } from './http/context.ts'
+import { createLiveServer, type LiveServer, type LiveServerOptions } from './live/live-server.ts'
 import { createLiveState } from './live/live-state.ts'
-import { createNaiveLiveServer } from './live/naive-live.ts'
 import { createSimulator, type SimProgress, type Simulator } from './sim/simulator.ts'
+import { createFaultReporter, startHousekeeping } from './faults.ts'
+import { lockDataDir } from './store/data-dir.ts'
 import { createSqliteStore } from './store/sqlite-store.ts'
 import type { Store } from './store/store.ts'
 
@@ -41,6 +44,8 @@ export interface System {
   listen(): Promise<number>
   /** Backfill / catch up, then start the live simulator (when enabled). */
   startSimulation(onProgress?: SimProgress): Promise<void>
+  /** Log and count an error the process survives (city_brain_store_errors_total). */
+  reportError(op: string, err: unknown): void
   stop(): Promise<void>
 }
 
@@ -52,7 +57,12 @@ export function createSimClock(speed: number, origin: number, realNow: () => num
 
 export async function createSystem(
   config: Config,
-  opts: { logger?: Logger; clock?: Clock } = {},
+  opts: {
+    logger?: Logger
+    clock?: Clock
+    /** The live stream's implementation (a benchmark composes its baseline here). */
+    live?: (o: LiveServerOptions) => Pick<LiveServer, 'start' | 'close'>
+  } = {},
 ): Promise<System> {
   const logger = opts.logger ?? pino({ level: config.logLevel })
   const cityPath = join(here, 'cities', `${config.city}.json`)
@@ -62,8 +72,15 @@ export async function createSystem(
     )
   const city = createCityIndex(loadCityFile(cityPath))
   if (config.databaseUrl) throw new Error('DATABASE_URL (PostgreSQL) is not supported yet by this build')
-  const store = createSqliteStore(join(config.dataDir, 'city-brain.sqlite'))
-  await store.migrate()
+  const faults = createFaultReporter(logger)
+  // One process per data directory (a second would number changes from its own view of the log).
+  const dataDir = lockDataDir(config.dataDir)
+  const store = createSqliteStore(join(config.dataDir, 'city-brain.sqlite'), { onError: faults.report })
+  await store.migrate().catch(async (err: unknown) => {
+    await store.close()
+    dataDir.release()
+    throw err
+  })
   await store.upsertWorkers(city.workers())
 
   // The simulated clock resumes from where it stopped so time never runs backwards across restarts.
@@ -84,6 +101,7 @@ export async function createSystem(
     secret: Buffer.from(secret, 'base64'),
     revoked: await store.revokedTokens(Date.now()),
     persistRevocation: (jti, expiresAt) => store.revokeToken(jti, expiresAt),
+    record: (t) => store.recordIssuedToken(t),
     ...(config.adminToken ? { adminToken: config.adminToken } : {}),
   })
 
@@ -91,10 +109,24 @@ export async function createSystem(
   const tz = calendar.timeZone
   const events = createEventService({ store, clock, calendar, city })
   const patrol = createPatrolService({ store, clock, city, retentionDays: config.positionRetentionDays })
-  const kpis = createKpiService({ store, clock, calendar, city, weights: config.weights })
+  // KPI reads run in a worker thread over a read-only connection: they never block the event loop.
+  const kpis = createKpiService({
+    store,
+    clock,
+    calendar,
+    city,
+    weights: config.weights,
+    offload: createKpiOffload({
+      dbFile: join(config.dataDir, 'city-brain.sqlite'),
+      cityFile: cityPath,
+      calendar,
+      weights: config.weights,
+    }),
+  })
 
   const registry = new Registry()
   collectDefaultMetrics({ register: registry })
+  registry.registerMetric(faults.counter)
   const lastSeq = new Gauge({
     name: 'city_brain_change_seq',
     help: 'Last committed change seq',
@@ -108,23 +140,29 @@ export async function createSystem(
   events.onChange((ch) => lastSeq.set(ch.seq))
 
   let ready = !config.simulate
+  let startup: StartupProgress | null = null
   let port = config.port
-  const app = createApp({
-    store,
-    clock,
-    calendar,
-    weights: config.weights,
-    city,
-    events,
-    kpis,
-    patrol,
-    tokens,
-    registry,
-    logger,
-    isReady: () => ready,
-    clockSpeed: opts.clock ? 1 : speed,
-    baseUrl: () => config.publicUrl ?? `http://localhost:${port}`,
-  })
+  const app = createApp(
+    {
+      store,
+      clock,
+      calendar,
+      weights: config.weights,
+      city,
+      events,
+      kpis,
+      patrol,
+      tokens,
+      registry,
+      logger,
+      isReady: () => ready,
+      storeHealthy: () => store.health().ok,
+      startup: () => startup,
+      clockSpeed: opts.clock ? 1 : speed,
+      baseUrl: () => config.publicUrl ?? `http://localhost:${port}`,
+    },
+    { rateLimits: config.rateLimits },
+  )
 
   const simulator = config.simulate
     ? createSimulator({
@@ -140,6 +178,7 @@ export async function createSystem(
         tickMs: 1000,
         dayStartOf: (ms) => startOfLocalDay(ms, tz),
         localHour: (ms) => new Date(ms + zoneOffset(ms, tz)).getUTCHours(),
+        onError: (err, retryInMs) => faults.retrying('simulator', err, retryInMs),
       })
     : null
 
@@ -158,10 +197,19 @@ export async function createSystem(
     if (!live) return
     await live.start({ onChange: events.onChange, onIngest: patrol.onIngest })
   }
-  const housekeeping = setInterval(() => {
-    void patrol.prune().catch((err) => logger.error({ err }, 'position pruning failed'))
-  }, 3_600_000)
-  housekeeping.unref()
+  // Hourly; after a failure, or while the store fails, sooner: a successful write clears the failure.
+  const stopHousekeeping = startHousekeeping({
+    tasks: [
+      () => (store.health().ok ? Promise.resolve() : store.setMeta('store.checked', String(Date.now()))),
+      patrol.prune,
+      store.pruneIdempotencyKeys,
+    ],
+    healthy: () => store.health().ok,
+    everyMs: 3_600_000,
+    retryMs: 1000,
+    maxRetryMs: 60_000,
+    onError: (err, retryInMs) => faults.retrying('housekeeping', err, retryInMs),
+  })
 
   return {
     store,
@@ -176,20 +224,19 @@ export async function createSystem(
       new Promise((resolve, reject) => {
         server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
           port = info.port
-          live =
-            config.liveMode === 'naive'
-              ? createNaiveLiveServer({ httpServer: server as unknown as HttpServer, tokens })
-              : createLiveServer({
-                  httpServer: server as unknown as HttpServer,
-                  state: liveState,
-                  store,
-                  tokens,
-                  city,
-                  clock,
-                  timeZone: tz,
-                  logger,
-                  allowedOrigins: config.allowedOrigins,
-                })
+          live = (opts.live ?? createLiveServer)({
+            httpServer: server as unknown as HttpServer,
+            state: liveState,
+            store,
+            tokens,
+            city,
+            clock,
+            timeZone: tz,
+            logger,
+            allowedOrigins: config.allowedOrigins,
+            ...config.liveLimits,
+            onError: (op, err) => faults.report(`live.${op}`, err),
+          })
           // The live stream starts once the store is settled: now, or after the backfill.
           ;(ready ? startLive() : Promise.resolve()).then(() => resolve(info.port), reject)
         })
@@ -197,19 +244,35 @@ export async function createSystem(
       }),
     async startSimulation(onProgress) {
       if (!simulator) return
-      await simulator.start(onProgress)
+      await simulator.start((p) => {
+        startup = { phase: p.phase, done: p.done, total: p.total }
+        onProgress?.(p)
+      })
       await startLive()
       ready = true
       stopSim = simulator.run()
       const lagTimer = setInterval(() => simLag.set((clock.now() - simulator.until) / 1000), 5000)
       lagTimer.unref()
     },
+    reportError: faults.report,
     async stop() {
-      clearInterval(housekeeping)
+      await stopHousekeeping()
+      // 1. Stop accepting: the port is free for the next process at once. The callback comes when
+      // the last connection has ended; keep-alive connections are closed as soon as they are idle
+      // (else each would hold the exit for its keep-alive timeout).
+      const http = server as unknown as HttpServer | null
+      const closed = new Promise<void>((resolve) => (http ? http.close(() => resolve()) : resolve()))
+      const idle = setInterval(() => http?.closeIdleConnections(), 50)
+      // 2. Finish writes: the simulator's slice in progress commits, and its changes still go out.
       await stopSim?.()
+      // 3. Close the live transports (no disconnect packet: the clients reconnect by themselves),
+      // then wait for the requests in flight to be answered.
       await live?.close()
-      await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()))
+      await closed
+      clearInterval(idle)
+      await kpis.close()
       await store.close()
+      dataDir.release()
     },
   }
 }

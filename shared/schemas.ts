@@ -27,6 +27,9 @@ export const ERROR_CODES = [
   'conflict',
   'internal',
   'not_ready',
+  'payload_too_large',
+  'rate_limited',
+  'store_unavailable',
 ] as const
 export type ErrorCode = (typeof ERROR_CODES)[number]
 
@@ -90,11 +93,25 @@ function commaList<T extends string>(what: string, valid: (s: string) => s is T)
 
 const isStatus = (s: string): s is EventStatus => (EVENT_STATUSES as readonly string[]).includes(s)
 
-/** Refine a schema with optional from/to so that from < to when both are given. */
+/**
+ * The longest period any query may span, and how far back an `at` may lie: every read of a period
+ * is bounded work, whatever a token asks (a century would hold the store for seconds).
+ */
+export const MAX_PERIOD_DAYS = 400
+export const MAX_PERIOD_MS = MAX_PERIOD_DAYS * 86_400_000
+
+/** Refine a schema with optional from/to so that from < to, and at most MAX_PERIOD_DAYS apart, when both are given. */
 function orderedPeriod<T extends { from?: number; to?: number }>(v: T, ctx: z.RefinementCtx): void {
-  if (v.from !== undefined && v.to !== undefined && !(v.from < v.to)) {
+  if (v.from === undefined || v.to === undefined) return
+  if (!(v.from < v.to))
     ctx.addIssue({ code: 'custom', message: 'from must be earlier than to', path: ['to'], input: v })
-  }
+  else if (v.to - v.from > MAX_PERIOD_MS)
+    ctx.addIssue({
+      code: 'custom',
+      message: `the period from–to may span at most ${MAX_PERIOD_DAYS} days`,
+      path: ['from'],
+      input: v,
+    })
 }
 
 /** `GET /api/v1/events` query. */
@@ -145,12 +162,34 @@ export const ttlSchema = z.union([z.number(), z.string()]).transform((v, ctx) =>
   return z.NEVER
 })
 
-/** `POST /api/v1/tokens` body. */
-export const tokenRequestSchema = z.object({
-  role: z.enum(ROLES),
-  ttl: ttlSchema,
-  region: regionCodeSchema().optional(),
-})
+/** The longest lifetime of a bearer token, whatever its role: 30 days. */
+export const BEARER_TTL_MAX_SECONDS = 30 * 86_400
+
+/**
+ * `POST /api/v1/tokens` body. `actions` names the lifecycle actions an `ingest` source may take
+ * (none by default); other roles take theirs from the role. The ttl cap is checked by the route,
+ * which answers it with its own message.
+ */
+export const tokenRequestSchema = z
+  .object({
+    role: z.enum(ROLES),
+    ttl: ttlSchema,
+    region: regionCodeSchema().optional(),
+    actions: z
+      .array(z.enum(EVENT_ACTIONS))
+      .max(EVENT_ACTIONS.length)
+      .transform((a) => [...new Set(a)])
+      .optional(),
+  })
+  .superRefine((v, ctx) => {
+    if (v.actions && v.role !== 'ingest')
+      ctx.addIssue({
+        code: 'custom',
+        path: ['actions'],
+        message: 'actions are named on ingest tokens only',
+        input: v.actions,
+      })
+  })
 
 const reporterSchema = z.object({
   name: z.string().trim().max(50).optional(),

@@ -25,10 +25,21 @@ export interface AppDeps {
   logger: Logger
   /** False until the store is open and the backfill has finished. */
   isReady: () => boolean
+  /** False while the store fails to take writes (`Store.health`): /readyz should answer 503 then. */
+  storeHealthy?: () => boolean
+  /** How far the start has got while not ready (null before the simulator's first report). */
+  startup?: () => StartupProgress | null
   /** How fast the product's clock runs against real time (SIM_SPEED with the simulator, else 1). */
   clockSpeed: number
   /** Public base URL used in links (e.g. http://localhost:8080). */
   baseUrl: () => string
+}
+
+/** The simulator's start: simulated ms done of the total to backfill or catch up. */
+export interface StartupProgress {
+  phase: 'backfill' | 'catch-up'
+  done: number
+  total: number
 }
 
 export type Lang = 'zh' | 'en'

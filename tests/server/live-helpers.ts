@@ -10,6 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import type { Server as HttpServer } from 'node:http'
 import { connect, createServer, type AddressInfo, type Socket as NetSocket } from 'node:net'
 import { io, type Socket } from 'socket.io-client'
+import { WebSocket } from 'ws'
 import { expect } from 'vitest'
 import { CATEGORIES } from '../../shared/categories.ts'
 import type {
@@ -24,7 +25,8 @@ import type { Clock, EventAction, Satisfaction } from '../../shared/types.ts'
 import { parseConfig, type Config } from '../../server/config.ts'
 import { createKpiService } from '../../server/domain/kpi-service.ts'
 import { createLiveServer, type LiveServerOptions } from '../../server/live/live-server.ts'
-import { createLiveState } from '../../server/live/live-state.ts'
+import { createLiveState, type LiveState } from '../../server/live/live-state.ts'
+import type { Store } from '../../server/store/store.ts'
 import { createSystem, type System } from '../../server/system.ts'
 import { ADMIN_TOKEN, allChanges, httpRequester, tempDir, type ApiChange, type Requester } from './helpers.ts'
 
@@ -112,7 +114,14 @@ export async function startLiveServer(
 
 export interface ComposedLiveServer extends LiveTestServer {
   live: ReturnType<typeof createLiveServer>
+  state: LiveState
 }
+
+/** The live server's own options a test may set (the parts come from the system). */
+export type LiveTuning = Omit<
+  LiveServerOptions,
+  'httpServer' | 'state' | 'store' | 'tokens' | 'city' | 'clock' | 'timeZone' | 'logger' | 'allowedOrigins'
+>
 
 /**
  * The same parts composed by hand (as `server/system.ts` does), so a test can reach the Socket.IO
@@ -122,13 +131,16 @@ export async function startComposedLiveServer(
   opts: {
     env?: Record<string, string>
     clock?: Clock
-    live?: Partial<Pick<LiveServerOptions, 'tickMs' | 'maxBufferedPackets' | 'openEventsCap'>>
+    live?: LiveTuning
+    /** Wraps the store the live parts read (to inject a fault into one call). */
+    wrapStore?: (store: Store) => Store
   } = {},
 ): Promise<ComposedLiveServer> {
   const dir = tempDir('live-composed')
   const config = liveConfig(dir.path, opts.env)
   const system = await createSystem(config, opts.clock ? { clock: opts.clock } : {})
-  const { store, city, clock, tokens, logger } = system
+  const { city, clock, tokens, logger } = system
+  const store = opts.wrapStore ? opts.wrapStore(system.store) : system.store
   const calendar = config.calendar
   const kpis = createKpiService({ store, clock, calendar, city, weights: config.weights })
   const state = createLiveState({ store, clock, calendar, city, weights: config.weights, dayOf: kpis.dayOf })
@@ -158,6 +170,7 @@ export async function startComposedLiveServer(
     http: httpRequester(base),
     dataDir: dir.path,
     live,
+    state,
     async stop() {
       await live.close()
       await new Promise<void>((r) => server.close(() => r()))
@@ -188,8 +201,13 @@ export interface ChildServer {
   kill(signal?: NodeJS.Signals): Promise<void>
 }
 
-export function spawnServer(env: Record<string, string>): ChildServer {
-  const child = spawn('node_modules/.bin/tsx', ['server/main.ts'], {
+export function spawnServer(
+  env: Record<string, string>,
+  /** A command to run the server under, e.g. `['taskset', '-c', '1']` (a benchmark pins it to a core). */
+  opts: { wrap?: string[] } = {},
+): ChildServer {
+  const [cmd, ...args] = [...(opts.wrap ?? []), 'node_modules/.bin/tsx', 'server/main.ts']
+  const child = spawn(cmd!, args, {
     cwd: process.cwd(),
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -578,4 +596,69 @@ export function expectExactlyTheLog(received: ChangeFrame[], log: ApiChange[]): 
   ).toEqual([])
   expect(seqs, 'order').toEqual(log.map((c) => c.seq))
   expect(received.map(keyOfFrame)).toEqual(log.map(keyOfLog))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hostile clients
+
+/**
+ * A raw Socket.IO v5 / engine.io v4 client over one WebSocket (the `ws` package): what no real
+ * client library would do. It connects to `/live`, answers pings while it reads, and can stop
+ * reading altogether (`pause()`: its TCP socket is paused, the kernel's window closes) while it
+ * goes on writing.
+ */
+export interface RawLiveClient {
+  ws: WebSocket
+  /** The namespace's answer to CONNECT: `40/live,{…}` (connected) or `44/live,{…}` (refused). */
+  connected: Promise<string>
+  /** Acknowledgements received, by ack id. */
+  acks: Map<number, unknown>
+  /** Bytes of every message received. */
+  receivedBytes(): number
+  /** Emit `event` with an ack id (`42/live,<id>[event, payload]`). */
+  emitWithAckId(id: number, event: string, payload: unknown): void
+  pause(): void
+  resume(): void
+  /** Resolves when the connection is closed, by either side. */
+  closed: Promise<void>
+}
+
+export function rawLiveClient(port: number, token: string): RawLiveClient {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/socket.io/?EIO=4&transport=websocket`)
+  const acks = new Map<number, unknown>()
+  let bytes = 0
+  let onConnect: (answer: string) => void = () => undefined
+  const connected = new Promise<string>((resolve, reject) => {
+    onConnect = resolve
+    ws.once('error', reject)
+  })
+  const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()))
+  ws.on('error', () => undefined)
+  ws.on('message', (data: Buffer) => {
+    const msg = data.toString()
+    bytes += data.length
+    if (msg === '2') return ws.send('3')
+    if (msg.startsWith('0{')) return ws.send(`40/live,${JSON.stringify({ token })}`)
+    if (msg.startsWith('40/live,') || msg.startsWith('44/live,')) return onConnect(msg)
+    const ack = /^43\/live,(\d+)(.*)$/s.exec(msg)
+    if (ack) acks.set(Number(ack[1]), JSON.parse(ack[2]!))
+  })
+  return {
+    ws,
+    connected,
+    acks,
+    receivedBytes: () => bytes,
+    emitWithAckId: (id, event, payload) => ws.send(`42/live,${id}${JSON.stringify([event, payload])}`),
+    pause: () => ws.pause(),
+    resume: () => ws.resume(),
+    closed,
+  }
+}
+
+/** The server's resident memory as its own `/metrics` reports it (prom-client's process metrics). */
+export async function serverRss(base: string): Promise<number> {
+  const text = await (await fetch(`${base}/metrics`)).text()
+  const m = /^process_resident_memory_bytes (\d+)/m.exec(text)
+  if (!m) throw new Error('no process_resident_memory_bytes in /metrics')
+  return Number(m[1])
 }
