@@ -59,6 +59,8 @@ async function main(): Promise<void> {
     })
     if (tty) process.stderr.write('\n')
   }
+  // Stopped during the backfill: the shutdown in progress ends the process.
+  if (stopping) return
 
   const { officer, leader, admin, expiresAt } = await loginTokens(
     system,
@@ -81,7 +83,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  // A signal during the backfill closes the store under it: the shutdown in progress says how it ended.
+  // Whatever failed while a shutdown was under way, the shutdown says how the process ends.
   if (stopping) return
   console.error('启动失败 / failed to start:', err instanceof Error ? err.message : err)
   process.exit(1)

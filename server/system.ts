@@ -141,6 +141,8 @@ export async function createSystem(
 
   let ready = !config.simulate
   let startup: StartupProgress | null = null
+  const stopStart = new AbortController()
+  let starting: Promise<void> = Promise.resolve()
   let port = config.port
   const app = createApp(
     {
@@ -244,10 +246,13 @@ export async function createSystem(
       }),
     async startSimulation(onProgress) {
       if (!simulator) return
-      await simulator.start((p) => {
+      starting = simulator.start((p) => {
         startup = { phase: p.phase, done: p.done, total: p.total }
         onProgress?.(p)
-      })
+      }, stopStart.signal)
+      await starting
+      // Stopped during the backfill (SIGTERM): the store is closing, nothing more may start.
+      if (stopStart.signal.aborted) return
       await startLive()
       ready = true
       stopSim = simulator.run()
@@ -256,6 +261,9 @@ export async function createSystem(
     },
     reportError: faults.report,
     async stop() {
+      // A backfill or catch-up still running ends after its slice in progress has committed.
+      stopStart.abort()
+      await starting.catch(() => undefined)
       await stopHousekeeping()
       // 1. Stop accepting: the port is free for the next process at once. The callback comes when
       // the last connection has ended; keep-alive connections are closed as soon as they are idle

@@ -68,8 +68,11 @@ const byTime = (a: Job, b: Job): number => {
 }
 
 export interface Simulator {
-  /** Backfill or catch up to the clock's now. */
-  start(onProgress?: SimProgress): Promise<void>
+  /**
+   * Backfill or catch up to the clock's now. An aborted `signal` ends it after the slice in
+   * progress has committed (a later start resumes from there).
+   */
+  start(onProgress?: SimProgress, signal?: AbortSignal): Promise<void>
   /** Advance simulated work up to `target`. */
   advanceTo(target: number): Promise<void>
   /** Start the live loop; returns stop(). */
@@ -167,8 +170,12 @@ export function createSimulator(o: SimulatorOptions): Simulator {
   }
 
   /** `slice`, retried with back-off while the store is unavailable (the start has no one to retry it). */
-  const sliceRetrying = async (to: number, mode: 'history' | 'recent' | 'live'): Promise<number> => {
-    for (let failures = 1; ; failures++) {
+  const sliceRetrying = async (
+    to: number,
+    mode: 'history' | 'recent' | 'live',
+    signal?: AbortSignal,
+  ): Promise<number> => {
+    for (let failures = 1; !signal?.aborted; failures++) {
       try {
         await resume()
         return until < to ? await slice(until, to, mode) : 0
@@ -178,6 +185,7 @@ export function createSimulator(o: SimulatorOptions): Simulator {
         await new Promise((r) => setTimeout(r, retryDelay(failures)))
       }
     }
+    return 0
   }
 
   const sim: Simulator = {
@@ -190,7 +198,7 @@ export function createSimulator(o: SimulatorOptions): Simulator {
         await slice(until, Math.min(target, until + 60 * MIN), 'live')
       }
     },
-    async start(onProgress) {
+    async start(onProgress, signal) {
       const now = o.clock.now()
       const saved = await o.store.getMeta(META_KEY)
       const phase = saved ? 'catch-up' : 'backfill'
@@ -200,15 +208,15 @@ export function createSimulator(o: SimulatorOptions): Simulator {
       const total = now - until
       const started = until
       let events = 0
-      while (until < now) {
+      while (until < now && !signal?.aborted) {
         // Six-hour slices while catching up: fewer commits, same result as live one-hour slices.
         const to = Math.min(now, until + 6 * 60 * MIN)
         const mode = now - to <= 2 * 3_600_000 ? 'live' : now - until <= 2 * DAY ? 'recent' : 'history'
-        events += await sliceRetrying(to, mode)
+        events += await sliceRetrying(to, mode, signal)
         onProgress?.({ phase, done: until - started, total, events })
         await new Promise((r) => setImmediate(r))
       }
-      await o.patrol.sweep()
+      if (!signal?.aborted) await o.patrol.sweep()
     },
     run() {
       let stopped = false
