@@ -14,8 +14,7 @@
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest'
 import { tempDir } from '../server/helpers.ts'
-import { freePort, until, waitReady, type ChildServer } from '../server/live-helpers.ts'
-import { spawnNodeServer } from '../server/node-server.ts'
+import { freePort, spawnServer, until, waitReady, type ChildServer } from '../server/live-helpers.ts'
 import {
   ensureBuilt,
   launchChromium,
@@ -99,7 +98,7 @@ it('after SIGTERM and a restart the same document goes live by itself and shows 
   const port = await freePort()
   const base = `http://127.0.0.1:${port}`
   const env = wallEnv(port, dir.path, { SIM_SPEED: '30' })
-  server = spawnNodeServer(env)
+  server = spawnServer(env)
   await waitReady(base, server, 120_000)
   const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } })
   const errors = watchErrors(page)
@@ -117,7 +116,7 @@ it('after SIGTERM and a restart the same document goes live by itself and shows 
     { timeout: 15_000, polling: 50 },
   )
 
-  server = spawnNodeServer(env)
+  server = spawnServer(env)
   await waitReady(base, server, 120_000)
   await waitForLive(page, 60_000)
   const restartedSeq = await readySeq(base)
@@ -144,7 +143,7 @@ it('a wall opened during the first backfill shows it is starting with its progre
   const port = await freePort()
   const base = `http://127.0.0.1:${port}`
   // Long enough a backfill (tens of seconds here) to open the wall while it runs.
-  server = spawnNodeServer(wallEnv(port, dir.path, { BACKFILL_DAYS: '16' }))
+  server = spawnServer(wallEnv(port, dir.path, { BACKFILL_DAYS: '16' }))
   const startedAt = Date.now()
   const progress = async (): Promise<number | null> => {
     try {

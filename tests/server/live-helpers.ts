@@ -22,6 +22,7 @@ import type {
   Snapshot,
 } from '../../shared/live.ts'
 import type { Clock, EventAction, Satisfaction } from '../../shared/types.ts'
+import { mulberry32 } from '../../shared/random.ts'
 import { parseConfig, type Config } from '../../server/config.ts'
 import { createKpiService } from '../../server/domain/kpi-service.ts'
 import { createLiveServer, type LiveServerOptions } from '../../server/live/live-server.ts'
@@ -190,9 +191,11 @@ export async function freePort(): Promise<number> {
 }
 
 /**
- * `server/main.ts` as a child process (tsx). The tsx CLI runs the server in a child of its own, so
- * the pair is started as a process group and `kill()` signals the whole group (SIGKILL by default:
- * `kill -9` of the server, not just of its launcher).
+ * `server/main.ts` as a child process, as a deployment runs it: ONE node process with tsx as a loader
+ * (`node --import tsx`; the tsx CLI would relay a SIGTERM to a child of its own and SIGKILL that child
+ * unless it acknowledged within about 60 ms, so no graceful shutdown could be tested). It is started
+ * as a process group (a `wrap` command such as taskset included) and `kill()` signals the whole group
+ * (SIGKILL by default).
  */
 export interface ChildServer {
   child: ChildProcess
@@ -206,7 +209,7 @@ export function spawnServer(
   /** A command to run the server under, e.g. `['taskset', '-c', '1']` (a benchmark pins it to a core). */
   opts: { wrap?: string[] } = {},
 ): ChildServer {
-  const [cmd, ...args] = [...(opts.wrap ?? []), 'node_modules/.bin/tsx', 'server/main.ts']
+  const [cmd, ...args] = [...(opts.wrap ?? []), process.execPath, '--import', 'tsx', 'server/main.ts']
   const child = spawn(cmd!, args, {
     cwd: process.cwd(),
     env: { ...process.env, ...env },
@@ -429,17 +432,8 @@ const STEPS: { action: EventAction; department?: string; passed?: boolean; satis
   { action: 'evaluate', satisfaction: 'satisfied' },
 ]
 
-/** A small deterministic PRNG (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** A small deterministic PRNG (mulberry32, `shared/random.ts`). */
+export const rng = (seed: number): (() => number) => mulberry32(seed).next
 
 /**
  * Commits lifecycle changes one at a time through `system.events`: a mix of new reports and actions

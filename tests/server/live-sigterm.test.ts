@@ -29,10 +29,10 @@ import {
   startLiveServer,
   until,
   waitReady,
+  spawnServer,
   type ChildServer,
   type Recorder,
 } from './live-helpers.ts'
-import { spawnNodeServer } from './node-server.ts'
 
 const dir = tempDir('live-sigterm')
 let port: number
@@ -67,7 +67,7 @@ beforeAll(async () => {
     LOG_LEVEL: 'silent',
     ADMIN_TOKEN,
   }
-  server = spawnNodeServer(env)
+  server = spawnServer(env)
   await waitReady(base, server)
   const officer = await mintToken(httpRequester(base), 'officer')
   client = createLiveClient({
@@ -95,7 +95,7 @@ beforeAll(async () => {
   seqAtStop = client.state.lastSeq
   await until(() => client.state.status === 'reconnecting' && !raw.socket.connected, 'the drop noticed')
 
-  server = spawnNodeServer(env)
+  server = spawnServer(env)
   await waitReady(base, server)
   await until(
     () => client.state.status === 'live' && raw.synced() >= 2,

@@ -6,6 +6,7 @@
  * as soon as it is ready; a refused token is never retried.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { mulberry32 } from '../../shared/random.ts'
 import { fullJitter, spread } from '../../web/src/realtime/backoff.ts'
 import {
   createLiveClient,
@@ -59,18 +60,6 @@ class FakeSocket {
   /** A lost transport: socket.io-client keeps trying by itself. */
   drop() {
     this.fire('disconnect', 'transport close')
-  }
-}
-
-/** A deterministic random source (mulberry32). */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
   }
 }
 
@@ -159,7 +148,7 @@ describe('createLiveClient reconnection', () => {
   })
 
   it('spreads a thousand walls disconnected at once over the whole first window', async () => {
-    const random = seeded(42)
+    const random = mulberry32(42).next
     const sockets = Array.from({ length: 1000 }, () => setup({ random }))
     for (const s of sockets) s.live()
     for (const s of sockets) s.socket.fire('disconnect', 'io server disconnect')
