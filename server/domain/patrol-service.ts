@@ -71,11 +71,18 @@ export function createPatrolService(deps: {
         const r = asRound(workerId, run)
         if (r) rounds.set(`${workerId}|${run.start}`, r)
       }
+      // What these pings did to the runs is undone if their batch rolls back (a full disk, a held
+      // lock), so that its retry counts the same pings again.
+      const before = new Map<string, Run | undefined>()
+      const touch = (id: string): void => {
+        if (!before.has(id)) before.set(id, runs.has(id) ? { ...runs.get(id)! } : undefined)
+      }
       for (const p of known) {
         const grid = gridOfWorker.get(p.workerId)!
         const inside = city.inGrid(grid, p.lng, p.lat)
         const run = runs.get(p.workerId)
         if (run && p.at < run.last) continue // late ping inside a run already counted
+        touch(p.workerId)
         if (run && inside && p.at - run.last < MAX_GAP_MS) {
           run.last = p.at
           run.pings++
@@ -86,11 +93,24 @@ export function createPatrolService(deps: {
         else runs.delete(p.workerId)
       }
       const list = [...rounds.values()]
-      await store.batch(async () => {
-        if (known.length) await store.insertPositions(known, clock.now() - retentionMs)
-        if (list.length) await store.insertRounds(list)
-        announce(known, list)
-      })
+      const restore = (): void => {
+        for (const [id, run] of before) {
+          if (run) runs.set(id, run)
+          else runs.delete(id)
+        }
+      }
+      try {
+        await store.batch(async () => {
+          // Inside a caller's batch (a simulator slice), undone when that batch rolls back.
+          store.afterRollback(restore)
+          if (known.length) await store.insertPositions(known, clock.now() - retentionMs)
+          if (list.length) await store.insertRounds(list)
+          announce(known, list)
+        })
+      } catch (err) {
+        restore() // this batch never began, or rolled back
+        throw err
+      }
       return { accepted: known.length, unknownWorkers: [...unknown] }
     },
     async sweep() {

@@ -96,6 +96,7 @@ export function createSqliteStore(file: string, opts: SqliteStoreOptions = {}): 
   // Changes written by the open transaction, announced to listeners right after COMMIT.
   let uncommitted: Parameters<CommitListener>[] = []
   let deferred: (() => void)[] = []
+  let undo: (() => void)[] = []
   const listeners = new Set<CommitListener>()
   const report = (op: string, err: unknown): void => {
     try {
@@ -252,6 +253,7 @@ export function createSqliteStore(file: string, opts: SqliteStoreOptions = {}): 
           try {
             const result = await batchScope.run(token, fn)
             db.exec('COMMIT')
+            undo = []
             if (totalChanges() > before) failing = { ok: true }
             announce()
             return result
@@ -259,6 +261,15 @@ export function createSqliteStore(file: string, opts: SqliteStoreOptions = {}): 
             uncommitted = []
             deferred = []
             if (db.inTransaction) db.exec('ROLLBACK')
+            const undone = undo.reverse()
+            undo = []
+            for (const u of undone) {
+              try {
+                u()
+              } catch (e) {
+                report('afterRollback', e)
+              }
+            }
             throw err
           }
         })()
@@ -277,6 +288,9 @@ export function createSqliteStore(file: string, opts: SqliteStoreOptions = {}): 
     afterCommit(fn) {
       if (inOpenBatch()) deferred.push(fn)
       else fn()
+    },
+    afterRollback(fn) {
+      if (inOpenBatch()) undo.push(fn)
     },
     onCommitted(listener) {
       listeners.add(listener)

@@ -106,6 +106,11 @@ export interface Store {
   onCommitted(listener: CommitListener): () => void
   /** Run `fn` right after the current batch commits (at once outside a batch; never on rollback). */
   afterCommit(fn: () => void): void
+  /**
+   * Run `fn` if the current batch rolls back (never outside a batch, never after a commit): what a
+   * caller changed in memory on the strength of the batch's writes is put back.
+   */
+  afterRollback(fn: () => void): void
 
   /** See `StoreHealth`: false while writes fail with `StoreUnavailable`. */
   health(): StoreHealth

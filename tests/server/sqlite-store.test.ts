@@ -335,6 +335,23 @@ describe('batches', () => {
     expect(again.change.seq).toBe(2)
   })
 
+  it('runs afterRollback callbacks only when their batch rolls back, last registered first', async () => {
+    const heard: string[] = []
+    store.afterRollback(() => heard.push('outside a batch'))
+    await store.batch(async () => {
+      store.afterRollback(() => heard.push('committed'))
+      await store.createEvent(payload(0), T0)
+    })
+    await expect(
+      store.batch(async () => {
+        store.afterRollback(() => heard.push('first'))
+        await store.batch(async () => store.afterRollback(() => heard.push('joined')))
+        throw new Error('boom')
+      }),
+    ).rejects.toThrow('boom')
+    expect(heard).toEqual(['joined', 'first'])
+  })
+
   it('commits a batch as a whole, and a write from outside waits for it and takes the next seq', async () => {
     let release!: () => void
     const gate = new Promise<void>((r) => (release = r))

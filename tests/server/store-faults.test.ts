@@ -283,6 +283,17 @@ describe('the simulator under store failures', () => {
     expect(got).toEqual(want)
     const all = { limit: 1_000_000 }
     expect(await faulty.store.listEvents(all)).toEqual(await plain.store.listEvents(all))
+    // The patrol rounds too: the pings of the rolled-back slice count when it is replayed.
+    const rounds = (dir: string) => {
+      const db = new Database(join(dir, DB), { readonly: true })
+      try {
+        return db.prepare('SELECT * FROM patrol_rounds ORDER BY worker_id, started_at').all()
+      } finally {
+        db.close()
+      }
+    }
+    expect(rounds(ref.path).length).toBeGreaterThan(0)
+    expect(rounds(disk.path)).toEqual(rounds(ref.path))
   })
 })
 
