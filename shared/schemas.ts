@@ -243,6 +243,19 @@ export type ChangesQuery = z.output<typeof changesQuerySchema>
 export type KpisQuery = z.output<typeof kpisQuerySchema>
 export type RankingsQuery = z.output<typeof rankingsQuerySchema>
 export type TokenRequest = z.output<typeof tokenRequestSchema>
+
+/** One row of `GET /api/v1/tokens`: an issued token's registry entry, never the token itself. */
+export interface IssuedTokenEntry {
+  jti: string
+  role: string
+  region: string | null
+  aud: string
+  actions?: string[]
+  /** ISO 8601 with the city's offset. */
+  issuedAt: string
+  expiresAt: string
+  revoked: boolean
+}
 export type ReportEventBody = z.output<typeof reportEventSchema>
 export type ActionBody = z.output<typeof actionSchema>
 export type PositionsBody = z.output<typeof positionsSchema>

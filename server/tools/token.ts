@@ -6,6 +6,7 @@
  */
 import { parseArgs } from 'node:util'
 import stringWidth from 'string-width'
+import type { IssuedTokenEntry } from '../../shared/schemas.ts'
 
 const USAGE = [
   '用法 usage: npm run token -- list | revoke <jti> [--admin <token>]',
@@ -13,17 +14,6 @@ const USAGE = [
   '  revoke <jti>   按编号吊销令牌 revoke a token by its id',
   '  --admin <t>    管理员令牌（默认取 ADMIN_TOKEN）admin token (default: ADMIN_TOKEN)',
 ].join('\n')
-
-interface Listed {
-  jti: string
-  role: string
-  region: string | null
-  aud: string
-  actions?: string[]
-  issuedAt: string
-  expiresAt: string
-  revoked: boolean
-}
 
 /** A failure to report in one message, with the process's exit code (2: a usage error). */
 class CliError extends Error {
@@ -56,7 +46,7 @@ function formatTable(rows: string[][]): string {
     .join('\n')
 }
 
-function tokenTable(tokens: Listed[]): string {
+function tokenTable(tokens: IssuedTokenEntry[]): string {
   const header = [
     '编号 jti',
     '角色 role',
@@ -135,7 +125,7 @@ async function main(argv: string[]): Promise<void> {
     )
   const base = (process.env.PUBLIC_URL || `http://localhost:${process.env.PORT || 8080}`).replace(/\/+$/, '')
   if (command === 'list') {
-    const { tokens } = await api<{ tokens: Listed[] }>(base, admin, '/api/v1/tokens')
+    const { tokens } = await api<{ tokens: IssuedTokenEntry[] }>(base, admin, '/api/v1/tokens')
     console.log(tokens.length ? tokenTable(tokens) : '没有未过期的令牌 no tokens that have not expired')
   } else {
     await api(base, admin, '/api/v1/tokens/revoke', { jti })

@@ -13,22 +13,12 @@ import { loginTokens } from '../../server/login.ts'
 import { createSystem } from '../../server/system.ts'
 import { ADMIN_TOKEN, call, mintToken, tempDir, testConfig, type ErrorBody } from './helpers.ts'
 import { startLiveServer, type LiveTestServer } from './live-helpers.ts'
+import type { IssuedTokenEntry } from '../../shared/schemas.ts'
 
 const STREET = '430602001'
 const OTHER_STREET = '430602002'
 const CJK = /[\u4e00-\u9fff]/
 const DAY = 86_400
-
-interface Listed {
-  jti: string
-  role: string
-  region: string | null
-  aud: string
-  actions?: string[]
-  issuedAt: string
-  expiresAt: string
-  revoked: boolean
-}
 
 let srv: LiveTestServer
 beforeAll(async () => {
@@ -46,7 +36,7 @@ const mint = (body: Record<string, unknown>, token = ADMIN_TOKEN, lang = '') =>
 const revoke = (body: Record<string, unknown>, token = ADMIN_TOKEN) =>
   call<{ revoked: boolean } & ErrorBody>(srv.http, '/api/v1/tokens/revoke', { token, body })
 const list = (token = ADMIN_TOKEN) =>
-  call<{ tokens: Listed[] } & ErrorBody>(srv.http, '/api/v1/tokens', { token })
+  call<{ tokens: IssuedTokenEntry[] } & ErrorBody>(srv.http, '/api/v1/tokens', { token })
 const status = async (token: string) => (await call(srv.http, '/api/v1/events?limit=1', { token })).status
 
 describe('lifetimes', () => {

@@ -5,7 +5,7 @@
 import { Hono, type Context } from 'hono'
 import { z } from 'zod'
 import { isWithin } from '../../../shared/regions.ts'
-import { positionsSchema, tokenRequestSchema } from '../../../shared/schemas.ts'
+import { positionsSchema, tokenRequestSchema, type IssuedTokenEntry } from '../../../shared/schemas.ts'
 import type { Position } from '../../../shared/types.ts'
 import { formatIsoWithOffset } from '../../../shared/working-time.ts'
 import { TTL_CAP_SECONDS } from '../../auth/tokens.ts'
@@ -46,7 +46,7 @@ export function adminRoutes(deps: AppDeps) {
   const admins = requireRole(deps.tokens, ['admin'])
   const gridOfWorker = new Map(deps.city.workers().map((w) => [w.id, w.gridCode]))
   const iso = (ms: number) => formatIsoWithOffset(ms, tz)
-  const listed = (t: IssuedTokenState) => ({
+  const listed = (t: IssuedTokenState): IssuedTokenEntry => ({
     jti: t.jti,
     role: t.role,
     region: t.region,
