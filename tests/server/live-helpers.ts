@@ -29,7 +29,21 @@ import { createLiveServer, type LiveServerOptions } from '../../server/live/live
 import { createLiveState, type LiveState } from '../../server/live/live-state.ts'
 import type { Store } from '../../server/store/store.ts'
 import { createSystem, type System } from '../../server/system.ts'
-import { ADMIN_TOKEN, allChanges, httpRequester, tempDir, type ApiChange, type Requester } from './helpers.ts'
+import {
+  createLiveClient,
+  type LiveClient,
+  type LiveConnectionState,
+} from '../../web/src/realtime/live-client.ts'
+import {
+  ADMIN_TOKEN,
+  CLOCK_START,
+  allChanges,
+  httpRequester,
+  mintToken,
+  tempDir,
+  type ApiChange,
+  type Requester,
+} from './helpers.ts'
 
 export type LiveSocket = Socket<ServerToClientEvents, ClientToServerEvents>
 
@@ -655,4 +669,109 @@ export async function serverRss(base: string): Promise<number> {
   const m = /^process_resident_memory_bytes (\d+)/m.exec(text)
   if (!m) throw new Error('no process_resident_memory_bytes in /metrics')
   return Number(m[1])
+}
+
+// ---------------------------------------------------------------------------------------------
+// Restart tests: a simulating child server and two clients streaming from it
+
+/** The environment of a restart test's child server: the simulator at ×300 from the tests' clock. */
+export function restartEnv(port: number, dataDir: string): Record<string, string> {
+  return {
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    DATA_DIR: dataDir,
+    SIMULATE: '1',
+    SIM_SPEED: '300',
+    BACKFILL_DAYS: '1',
+    SIM_SEED: '20260101',
+    SIM_CLOCK_START: CLOCK_START,
+    LOG_LEVEL: 'silent',
+    ADMIN_TOKEN,
+  }
+}
+
+/** The web's createLiveClient and a raw socket.io-client, both an officer's, recording what they get. */
+export interface StreamingPair {
+  client: LiveClient
+  raw: Recorder
+  applied: ChangeFrame[]
+  states: LiveConnectionState[]
+  /** Snapshots createLiveClient received (one per (re)subscribe). */
+  snapshots(): number
+  /** The seq each went live at. */
+  clientStart: number
+  rawStart: number
+  close(): void
+}
+
+/** The server's committed head, from `/readyz`. */
+export const headOf = async (base: string): Promise<number> =>
+  ((await (await fetch(`${base}/readyz`)).json()) as { seq: number }).seq
+
+/**
+ * Both clients live, then `ahead` live changes past where they went live (mid-stream: more are
+ * coming). The raw client's auth is a function sending its last seq; a refusal by the middleware
+ * (not_ready while a restarted server catches up) is final for socket.io-client, so it tries again,
+ * as createLiveClient does.
+ */
+export async function streamingPair(
+  base: string,
+  o: { ahead: number; transports?: ('polling' | 'websocket')[] },
+): Promise<StreamingPair> {
+  const officer = await mintToken(httpRequester(base), 'officer')
+  const applied: ChangeFrame[] = []
+  const states: LiveConnectionState[] = []
+  let snapshots = 0
+  const client = createLiveClient({
+    url: base,
+    token: officer,
+    region: DISTRICT,
+    ...(o.transports ? { transports: o.transports } : {}),
+    handlers: {
+      change: (f) => applied.push(f),
+      state: (s) => states.push(s),
+      snapshot: () => void snapshots++,
+    },
+  })
+  const raw = liveSocket(base, { token: officer, sinceFromLastSeq: true, reconnection: true })
+  raw.socket.on('connect_error', () => {
+    if (!raw.socket.active) setTimeout(() => raw.socket.connect(), 300)
+  })
+  raw.socket.connect()
+  await until(() => client.state.status === 'live' && raw.synced() === 1, 'both clients live')
+  const clientStart = (states.find((s) => s.status === 'live') ?? client.state).lastSeq
+  const rawStart = raw.of<{ seq: number }>('synced')[0]!.seq
+  const target = Math.max(clientStart, rawStart) + o.ahead
+  await until(() => client.state.lastSeq >= target && raw.lastSeq() >= target, 'live changes', 30_000)
+  return {
+    client,
+    raw,
+    applied,
+    states,
+    snapshots: () => snapshots,
+    clientStart,
+    rawStart,
+    close() {
+      client.close()
+      raw.close()
+    },
+  }
+}
+
+/** After a restart: both clients live again by themselves, then at a head 20 changes on. Returns it. */
+export async function backAtHead(base: string, p: StreamingPair): Promise<number> {
+  await until(
+    () => p.client.state.status === 'live' && p.raw.synced() >= 2,
+    'both clients live again by themselves',
+    30_000,
+  )
+  // Everything up to a head of the restarted server, with the simulator still writing.
+  const head = (await headOf(base)) + 20
+  await until(async () => (await headOf(base)) >= head, 'more changes after the restart', 30_000)
+  await until(
+    () => p.client.state.lastSeq >= head && p.raw.lastSeq() >= head,
+    'the clients at the head',
+    30_000,
+  )
+  return head
 }

@@ -12,105 +12,53 @@
 import { request, Agent } from 'node:http'
 import { connect } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { ChangeFrame } from '../../shared/live.ts'
+import { ADMIN_TOKEN, httpRequester, tempDir } from './helpers.ts'
 import {
-  createLiveClient,
-  type LiveClient,
-  type LiveConnectionState,
-} from '../../web/src/realtime/live-client.ts'
-import { ADMIN_TOKEN, CLOCK_START, httpRequester, mintToken, tempDir } from './helpers.ts'
-import {
-  DISTRICT,
+  backAtHead,
   connectSynced,
   expectExactlyTheLog,
   freePort,
-  liveSocket,
   logAfter,
+  restartEnv,
+  spawnServer,
   startLiveServer,
+  streamingPair,
   until,
   waitReady,
-  spawnServer,
   type ChildServer,
-  type Recorder,
+  type StreamingPair,
 } from './live-helpers.ts'
 
 const dir = tempDir('live-sigterm')
 let port: number
 let base: string
 let server: ChildServer | null = null
-
-const applied: ChangeFrame[] = []
-const states: LiveConnectionState[] = []
-let client: LiveClient
-let raw: Recorder
-let clientStart = -1
-let rawStart = -1
+/** What the clients saw. */
+let p: StreamingPair
 let exitCode: number | null = null
 let seqAtStop = 0
 let headSeq = 0
 
-const readySeq = async (): Promise<number> =>
-  ((await (await fetch(`${base}/readyz`)).json()) as { seq: number }).seq
-
 beforeAll(async () => {
   port = await freePort()
   base = `http://127.0.0.1:${port}`
-  const env = {
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    DATA_DIR: dir.path,
-    SIMULATE: '1',
-    SIM_SPEED: '300',
-    BACKFILL_DAYS: '1',
-    SIM_SEED: '20260101',
-    SIM_CLOCK_START: CLOCK_START,
-    LOG_LEVEL: 'silent',
-    ADMIN_TOKEN,
-  }
+  const env = restartEnv(port, dir.path)
   server = spawnServer(env)
   await waitReady(base, server)
-  const officer = await mintToken(httpRequester(base), 'officer')
-  client = createLiveClient({
-    url: base,
-    token: officer,
-    region: DISTRICT,
-    transports: ['websocket'],
-    handlers: { change: (f) => applied.push(f), state: (s) => states.push(s) },
-  })
-  raw = liveSocket(base, { token: officer, sinceFromLastSeq: true, reconnection: true })
-  // A refusal by the middleware (not_ready while the restarted server catches up) is final for a
-  // raw socket.io-client: try again, as createLiveClient does with its back-off.
-  raw.socket.on('connect_error', () => {
-    if (!raw.socket.active) setTimeout(() => raw.socket.connect(), 300)
-  })
-  raw.socket.connect()
-  await until(() => client.state.status === 'live' && raw.synced() === 1, 'both clients live')
-  clientStart = (states.find((s) => s.status === 'live') ?? client.state).lastSeq
-  rawStart = raw.of<{ seq: number }>('synced')[0]!.seq
-  const target = Math.max(clientStart, rawStart) + 30
-  await until(() => client.state.lastSeq >= target && raw.lastSeq() >= target, 'live changes', 30_000)
+  p = await streamingPair(base, { ahead: 30, transports: ['websocket'] })
 
   await server.kill('SIGTERM')
   exitCode = await server.exited
-  seqAtStop = client.state.lastSeq
-  await until(() => client.state.status === 'reconnecting' && !raw.socket.connected, 'the drop noticed')
+  seqAtStop = p.client.state.lastSeq
+  await until(() => p.client.state.status === 'reconnecting' && !p.raw.socket.connected, 'the drop noticed')
 
   server = spawnServer(env)
   await waitReady(base, server)
-  await until(
-    () => client.state.status === 'live' && raw.synced() >= 2,
-    'both clients live again by themselves',
-    30_000,
-  )
-  const head = (await readySeq()) + 20
-  await until(async () => (await readySeq()) >= head, 'more changes after the restart', 30_000)
-  await until(() => client.state.lastSeq >= head && raw.lastSeq() >= head, 'the clients at the head', 30_000)
-  headSeq = head
+  headSeq = await backAtHead(base, p)
 }, 150_000)
 
 afterAll(async () => {
-  client?.close()
-  raw?.close()
+  p?.close()
   await server?.kill('SIGTERM')
   dir.remove()
 })
@@ -120,22 +68,22 @@ const upTo = <T extends { seq: number }>(xs: T[], seq: number): T[] => xs.filter
 describe('SIGTERM, then a restart on the same port and data directory', () => {
   it('the server exits 0 and the clients were dropped by a closed transport, not told to go', () => {
     expect(exitCode).toBe(0)
-    expect(raw.disconnects[0]).toBe('transport close')
+    expect(p.raw.disconnects[0]).toBe('transport close')
   })
 
   it('createLiveClient comes back by itself with every change after its since exactly once', async () => {
-    const log = upTo(await logAfter(httpRequester(base), clientStart), headSeq)
+    const log = upTo(await logAfter(httpRequester(base), p.clientStart), headSeq)
     expect(log.length).toBeGreaterThan(50)
     expect(headSeq).toBeGreaterThan(seqAtStop)
-    expectExactlyTheLog(upTo(applied, headSeq), log)
-    const statuses = states.map((s) => s.status).filter((s, i, a) => s !== a[i - 1])
+    expectExactlyTheLog(upTo(p.applied, headSeq), log)
+    const statuses = p.states.map((s) => s.status).filter((s, i, a) => s !== a[i - 1])
     expect(statuses).toEqual(['connecting', 'live', 'reconnecting', 'live'])
   })
 
   it('a raw socket.io-client with its last seq as since does too', async () => {
-    const log = upTo(await logAfter(httpRequester(base), rawStart), headSeq)
-    expectExactlyTheLog(upTo(raw.changes(), headSeq), log)
-    expect(raw.synced()).toBeGreaterThanOrEqual(2)
+    const log = upTo(await logAfter(httpRequester(base), p.rawStart), headSeq)
+    expectExactlyTheLog(upTo(p.raw.changes(), headSeq), log)
+    expect(p.raw.synced()).toBeGreaterThanOrEqual(2)
   })
 })
 
