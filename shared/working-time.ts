@@ -9,6 +9,8 @@
  * A calendar is treated as immutable once used: its compiled form is cached per object.
  */
 
+import { CN_EXTRA_WORKDAYS, CN_HOLIDAYS } from './holidays-cn.ts'
+
 /** A disposal time limit. */
 export interface TimeLimit {
   unit: 'hours' | 'days'
@@ -29,7 +31,10 @@ export interface WorkCalendar {
   extraWorkdays: string[]
 }
 
-/** Mon–Fri 08:30–12:00 and 14:00–18:00, Asia/Shanghai, no holidays listed. */
+/**
+ * The office calendar: Mon–Fri 08:30–12:00 and 14:00–18:00, Asia/Shanghai, with the official
+ * 放假调休 lists (`shared/holidays-cn.ts`).
+ */
 export const DEFAULT_CALENDAR: WorkCalendar = Object.freeze({
   timeZone: 'Asia/Shanghai',
   periods: [
@@ -37,8 +42,8 @@ export const DEFAULT_CALENDAR: WorkCalendar = Object.freeze({
     { start: '14:00', end: '18:00' },
   ],
   workdays: [1, 2, 3, 4, 5],
-  holidays: [],
-  extraWorkdays: [],
+  holidays: [...CN_HOLIDAYS],
+  extraWorkdays: [...CN_EXTRA_WORKDAYS],
 })
 
 const MINUTE = 60_000
@@ -97,12 +102,29 @@ function dayNumber(ms: number, tz: string): number {
   return Math.floor((ms + zoneOffset(ms, tz)) / DAY)
 }
 
-/** The instant of local wall time `minute` (minutes after midnight) on local day `day`. */
+/**
+ * The instant of local wall time `minute` (minutes after midnight) on local day `day`. Midnight
+ * (0) and the day's end (1440) are the day's first instant and the next day's, which differ from
+ * wall-clock 00:00 where a transition skips or repeats local midnight (America/Santiago springs
+ * forward from 00:00 to 01:00: that day begins at 01:00).
+ */
 function instantOf(day: number, minute: number, tz: string): number {
+  if (minute === 0) return dayStart(day, tz)
+  if (minute === 24 * 60) return dayStart(day + 1, tz)
   const wall = day * DAY + minute * MINUTE
   const first = wall - zoneOffset(wall, tz)
   // A second pass corrects the guess when the offset differs on either side of a transition.
   return wall - zoneOffset(first, tz)
+}
+
+/** The first instant of local day `day`: the first quarter hour whose local date is that day. */
+function dayStart(day: number, tz: string): number {
+  const wall = day * DAY
+  let t = wall - zoneOffset(wall - zoneOffset(wall, tz), tz)
+  // Offsets are whole quarter hours, so transitions fall on quarter-hour UTC instants.
+  for (let i = 0; i < 16 && dayNumber(t, tz) < day; i++) t += 15 * MINUTE
+  for (let i = 0; i < 16 && dayNumber(t - 15 * MINUTE, tz) >= day; i++) t -= 15 * MINUTE
+  return t
 }
 
 const pad = (n: number, w = 2): string => String(n).padStart(w, '0')
@@ -117,9 +139,26 @@ export function localDate(ms: number, tz: string): string {
   return dayKey(dayNumber(ms, tz))
 }
 
-/** The instant local midnight began on the local day containing `ms`. */
+/**
+ * The instant the local day containing `ms` began (local midnight, or the first instant after it
+ * where a transition skips midnight).
+ */
 export function startOfLocalDay(ms: number, tz: string): number {
-  return instantOf(dayNumber(ms, tz), 0, tz)
+  return dayStart(dayNumber(ms, tz), tz)
+}
+
+/**
+ * The start of the local day `n` days after (before, for n < 0) the one containing `ms`: calendar
+ * days, not multiples of 24 h (a day is 23 or 25 h long where daylight saving starts or ends).
+ */
+export function addLocalDays(ms: number, n: number, tz: string): number {
+  return dayStart(dayNumber(ms, tz) + n, tz)
+}
+
+/** The local day [start, end) containing `ms`. */
+export function localDayBounds(ms: number, tz: string): { start: number; end: number } {
+  const day = dayNumber(ms, tz)
+  return { start: dayStart(day, tz), end: dayStart(day + 1, tz) }
 }
 
 /** ISO 8601 with the zone's offset at that instant, e.g. `2026-11-30T10:15:00.000+08:00`. */
