@@ -2,11 +2,13 @@
  * Grid workers' days: on duty about 08:00–18:00, pinging as they go; two patrol rounds a day
  * ("一日双巡"), each 20–45 minutes walking between points inside the worker's own grid. Between
  * rounds a worker is at a post just outside the own grid (so those pings never make a round).
- * A few rounds are skipped.
+ * A few rounds are skipped. The duty roster: every worker on a working day, about half of them (a
+ * rota) on weekends and official holidays.
  */
 import type { Position } from '../../shared/types.ts'
 import type { CityIndex } from '../city/city-index.ts'
 import { mulberry32, seedFrom } from '../../shared/random.ts'
+import { onPatrolDuty, type Duty } from './rosters.ts'
 
 interface Round {
   workerId: string
@@ -20,8 +22,15 @@ const MIN = 60_000
 const LEG_MS = 4 * MIN
 const SKIP = 0.04
 
-export function createPatrols(opts: { city: CityIndex; seed: number; dayStartOf: (ms: number) => number }) {
+export function createPatrols(opts: {
+  city: CityIndex
+  seed: number
+  dayStartOf: (ms: number) => number
+  duty: Duty
+}) {
   const { city, seed } = opts
+  const onDuty = (workerId: string, dayStart: number): boolean =>
+    onPatrolDuty(seed, workerId, dayStart, opts.duty.isOffDay(dayStart))
   const workers = city.workers()
   const centroids = new Map(city.gridsOf(city.district.code).map((g) => [g.code, g.centroid]))
   const dayCache = new Map<number, Round[]>()
@@ -52,6 +61,7 @@ export function createPatrols(opts: { city: CityIndex; seed: number; dayStartOf:
     if (rounds) return rounds
     rounds = []
     for (const w of workers) {
+      if (!onDuty(w.id, dayStart)) continue
       const rng = mulberry32(seedFrom(seed, 'patrol', w.id, dayStart))
       for (const base of [8.5, 14.5]) {
         if (rng.next() < SKIP) continue
@@ -86,6 +96,7 @@ export function createPatrols(opts: { city: CityIndex; seed: number; dayStartOf:
   const dutyPings = (day: number, from: number, to: number, intervalMs: number, out: Position[]): void => {
     const rounds = roundsByWorker(day)
     for (const w of workers) {
+      if (!onDuty(w.id, day)) continue
       const rng = mulberry32(seedFrom(seed, 'duty', w.id, day))
       const start = day + (8 * 60 + rng.int(30)) * MIN
       const end = day + (17 * 60 + 30 + rng.int(60)) * MIN

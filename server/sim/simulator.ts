@@ -4,9 +4,13 @@
  * store batch together with its progress marker, so a crash loses no acknowledged work and a
  * restart resumes exactly where the last committed slice ended. A slice that fails is rolled back
  * whole; the simulator then resumes the same way, from the store, and retries with back-off.
+ *
+ * Every change it makes names it as the actor, with the source it plays for the event. A move the
+ * lifecycle refuses is a bug of the plan (planner.ts plans only allowed moves): it is counted
+ * (`refusals`), reported to `onRefusal` and not retried.
  */
-import type { Clock, GridEvent } from '../../shared/types.ts'
-import type { WorkCalendar } from '../../shared/working-time.ts'
+import type { CalendarSet } from '../../shared/calendars.ts'
+import type { Actor, Clock, EventSource, GridEvent } from '../../shared/types.ts'
 import type { CityIndex } from '../city/city-index.ts'
 import type { EventService } from '../domain/event-service.ts'
 import type { PatrolService } from '../domain/patrol-service.ts'
@@ -16,6 +20,7 @@ import { createArrivals } from './arrivals.ts'
 import { MinHeap } from './heap.ts'
 import { createPatrols } from './patrols.ts'
 import { planNext } from './planner.ts'
+import { createDuty } from './rosters.ts'
 
 const MIN = 60_000
 const DAY = 86_400_000
@@ -24,7 +29,8 @@ const META_KEY = 'sim.until'
 export interface SimulatorOptions {
   store: Store
   clock: Clock
-  calendar: WorkCalendar
+  /** The calendars; the office one's days off (weekends, holidays) thin the duty rosters. */
+  calendars: CalendarSet
   city: CityIndex
   events: EventService
   patrol: PatrolService
@@ -39,6 +45,18 @@ export interface SimulatorOptions {
   onError?: (err: unknown, retryInMs: number) => void
   /** The longest wait between retries (default 5000 ms); the first is `tickMs`, then doubling. */
   maxRetryMs?: number
+  /** Working hours after a dispatch a return (回退) is allowed (default 2, as the lifecycle's). */
+  returnWindowHours?: number
+  /** Hears each move the lifecycle refused the simulator (a bug of its plan); the event is left as it is. */
+  onRefusal?: (r: SimRefusal) => void
+}
+
+export interface SimRefusal {
+  eventId: string | null
+  action: string
+  at: number
+  code: string
+  message: string
 }
 
 export type SimProgress = (p: {
@@ -78,16 +96,32 @@ export interface Simulator {
   /** Start the live loop; returns stop(). */
   run(): () => Promise<void>
   readonly until: number
+  /** Moves the lifecycle refused since this simulator was created (0 unless a plan is wrong). */
+  readonly refusals: number
 }
 
+const actorOf = (source: EventSource): Actor => ({ kind: 'system', id: 'simulator', source })
+
+/** A refusal by the domain (4xx), as opposed to a failure of the store or a bug (rethrown). */
+const isRefusal = (err: unknown): err is AppError => err instanceof AppError && err.status < 500
+
 export function createSimulator(o: SimulatorOptions): Simulator {
+  const duty = createDuty(o.calendars.office)
+  const planContext = { duty, returnWindowHours: o.returnWindowHours ?? 2 }
   const arrivals = createArrivals({
     city: o.city,
     seed: o.seed,
     perDay: o.eventsPerDay,
     localHour: o.localHour,
+    duty,
   })
-  const pings = createPatrols({ city: o.city, seed: o.seed, dayStartOf: o.dayStartOf })
+  const pings = createPatrols({ city: o.city, seed: o.seed, dayStartOf: o.dayStartOf, duty })
+  let refusals = 0
+  const refused = (eventId: string | null, action: string, at: number, err: AppError): null => {
+    refusals++
+    o.onRefusal?.({ eventId, action, at, code: err.code, message: err.message })
+    return null
+  }
   let heap = new MinHeap<Job>(byTime)
   let until = 0
   // A failed slice popped and pushed jobs of a rolled-back state: the heap must be rebuilt first.
@@ -96,7 +130,7 @@ export function createSimulator(o: SimulatorOptions): Simulator {
   const retryDelay = (failures: number): number => Math.min(o.tickMs * 2 ** (failures - 1), maxRetryMs)
 
   const schedule = (e: GridEvent): void => {
-    const step = planNext(e, o.seed, o.calendar)
+    const step = planNext(e, o.seed, planContext)
     if (!step) return
     const at = Math.max(step.at, e.updatedAt + 1)
     heap.push({
@@ -105,11 +139,14 @@ export function createSimulator(o: SimulatorOptions): Simulator {
       n: 0,
       run: async () => {
         try {
-          return (await o.events.act(e.id, { action: step.action, ...step.data }, at)).event
+          return (await o.events.act(e.id, { action: step.action, ...step.data }, at, actorOf(e.source)))
+            .event
         } catch (err) {
+          if (!isRefusal(err)) throw err
           // Someone else (an officer over HTTP) moved the event first: plan again from its state.
-          if (err instanceof AppError && err.status !== 500) return o.store.getEvent(e.id)
-          throw err
+          const now = await o.store.getEvent(e.id)
+          if (now && now.seq !== e.seq) return now
+          return refused(e.id, step.action, at, err)
         }
       },
     })
@@ -133,7 +170,21 @@ export function createSimulator(o: SimulatorOptions): Simulator {
             at: a.at,
             eventId: null,
             n: n++,
-            run: async () => (created++, (await o.events.report({ ...a.input, reportedAt: a.at })).event),
+            run: async () => {
+              try {
+                const input = { ...a.input, reportedAt: a.at }
+                const { event } = await o.events.report(input, undefined, {
+                  actor: actorOf(input.source),
+                  // Simulated history: older than the report age limit a client is held to.
+                  backfill: true,
+                })
+                created++
+                return event
+              } catch (err) {
+                if (!isRefusal(err)) throw err
+                return refused(null, 'report', a.at, err)
+              }
+            },
           })
         }
       while (heap.size > 0 && heap.peek()!.at < to) {
@@ -156,8 +207,9 @@ export function createSimulator(o: SimulatorOptions): Simulator {
   /** Plan every event that may still move, from the store: what a start does, and a failed slice undoes. */
   const plan = async (): Promise<void> => {
     heap = new MinHeap<Job>(byTime)
-    // Closed events may still get their evaluation (planned up to 36 h after closing).
-    for (const e of await o.store.openEvents(until - 2 * DAY)) schedule(e)
+    // Closed events may still get their callback (planned within 9 callback hours of closing: three
+    // days at most, over a weekend or a holiday).
+    for (const e of await o.store.openEvents(until - 4 * DAY)) schedule(e)
   }
 
   /** After a failed slice: continue from the last committed one, as a restart would. */
@@ -191,6 +243,9 @@ export function createSimulator(o: SimulatorOptions): Simulator {
   const sim: Simulator = {
     get until() {
       return until
+    },
+    get refusals() {
+      return refusals
     },
     async advanceTo(target) {
       await resume()
