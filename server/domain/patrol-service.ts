@@ -1,31 +1,54 @@
 /**
- * Patrol positions: raw pings are kept for `retentionDays`; rounds (≥ 15 min of pings inside the
- * worker's own grid, gaps < 5 min) are detected as pings arrive and stored when they end.
+ * Patrol positions: raw pings are kept for `retentionDays`; rounds are detected as pings arrive by
+ * `stepRound` (shared/patrol.ts), the one detector, judged by the pings' own times. Each worker's
+ * open run lives in the store and is read and written in the same transaction as the pings that move
+ * it, so a restart mid-walk, a rolled-back batch or a phone delivering its pings late counts the walk
+ * exactly once, as one round. A round is stored as soon as it lasts 15 min and updated as it grows.
  */
+import { MAX_PING_AHEAD_MS, isFuturePing, stepRound } from '../../shared/patrol.ts'
 import type { Clock, PatrolRound, Position } from '../../shared/types.ts'
 import type { CityIndex } from '../city/city-index.ts'
-import type { Store } from '../store/store.ts'
+import type { Store, StoredRun } from '../store/store.ts'
 
-const MIN_ROUND_MS = 15 * 60_000
-const MAX_GAP_MS = 5 * 60_000
+/** A ping of a batch that was not taken, with why. */
+export interface PingRefusal {
+  /** Its index in the batch given to `ingest`. */
+  index: number
+  workerId: string
+  /** `future`: dated more than MAX_PING_AHEAD_MS ahead of the server clock. */
+  code: 'future'
+  message: { zh: string; en: string }
+}
+
+export interface IngestResult {
+  accepted: number
+  /** Ids of unknown workers (their pings are not stored). */
+  unknownWorkers: string[]
+  /** Pings of known workers refused one by one. */
+  refused: PingRefusal[]
+}
 
 export interface PatrolService {
-  /** Store pings; returns the ids of unknown workers (their pings are not stored). */
-  ingest(positions: Position[]): Promise<{ accepted: number; unknownWorkers: string[] }>
-  /** Forget runs whose worker has been silent ≥ 5 min (their rounds are stored already). */
+  /** Store pings and move their workers' runs; unknown workers' and future pings are not stored. */
+  ingest(positions: Position[]): Promise<IngestResult>
+  /**
+   * Housekeeping: forget open runs whose last ping is older than the retention. A run ends by ping
+   * time only (a later ping ≥ 5 min after, or outside the grid), never by this sweep, so a late
+   * delivery still extends its walk; returns how many runs were forgotten.
+   */
   sweep(): Promise<number>
   /** Delete raw pings past retention. */
   prune(): Promise<number>
-  /** Hear committed pings and rounds (the live stream's positions and patrol figures). */
+  /** Hear committed pings and the rounds they made or extended (the live positions and patrol figures). */
   onIngest(listener: IngestListener): () => void
 }
 
 export type IngestListener = (positions: Position[], rounds: PatrolRound[]) => void
 
-interface Run {
-  start: number
-  last: number
-  pings: number
+const aheadMinutes = MAX_PING_AHEAD_MS / 60_000
+const futureMessage = {
+  zh: `定位时间超前服务器时钟 ${aheadMinutes} 分钟以上，已拒收`,
+  en: `the ping is dated more than ${aheadMinutes} minutes ahead of the server clock and was refused`,
 }
 
 export function createPatrolService(deps: {
@@ -37,93 +60,68 @@ export function createPatrolService(deps: {
   const { store, clock, city } = deps
   const retentionMs = deps.retentionDays * 86_400_000
   const gridOfWorker = new Map(city.workers().map((w) => [w.id, w.gridCode]))
-  const runs = new Map<string, Run>()
   const listeners = new Set<IngestListener>()
   const announce = (positions: Position[], rounds: PatrolRound[]): void =>
     store.afterCommit(() => {
       for (const l of listeners) l(positions, rounds)
     })
 
-  /** A run counts as a round as soon as it lasts 15 min; it is stored then and updated as it grows. */
-  const asRound = (workerId: string, run: Run): PatrolRound | null =>
-    run.last - run.start >= MIN_ROUND_MS
-      ? {
-          workerId,
-          gridCode: gridOfWorker.get(workerId)!,
-          startedAt: run.start,
-          endedAt: run.last,
-          pings: run.pings,
-        }
-      : null
+  /** Step each worker's run through its pings (sorted by time); the runs to save and the rounds. */
+  const detect = (known: Position[], runs: Map<string, StoredRun>) => {
+    const moved = new Set<string>()
+    // One upsert per round per call, with its latest end.
+    const rounds = new Map<string, PatrolRound>()
+    for (const p of known) {
+      const gridCode = gridOfWorker.get(p.workerId)!
+      const stored = runs.get(p.workerId)
+      // A worker moved to another grid starts afresh there.
+      const run = stored && stored.gridCode === gridCode ? stored : null
+      const s = stepRound(run, { ...p, inside: city.inGrid(gridCode, p.lng, p.lat) })
+      if (s.run === run && run === (stored ?? null)) continue
+      moved.add(p.workerId)
+      if (s.run) runs.set(p.workerId, { workerId: p.workerId, gridCode, ...s.run })
+      else runs.delete(p.workerId)
+      if (s.round)
+        rounds.set(`${p.workerId}|${s.round.startedAt}`, { workerId: p.workerId, gridCode, ...s.round })
+    }
+    const upserts: StoredRun[] = []
+    const deletes: string[] = []
+    for (const id of moved) {
+      const r = runs.get(id)
+      if (r) upserts.push(r)
+      else deletes.push(id)
+    }
+    return { upserts, deletes, rounds: [...rounds.values()] }
+  }
 
   return {
     async ingest(positions) {
+      const now = clock.now()
       const unknown = new Set<string>()
       const known: Position[] = []
-      for (const p of positions) {
-        if (gridOfWorker.has(p.workerId)) known.push(p)
-        else unknown.add(p.workerId)
-      }
-      known.sort((a, b) => a.at - b.at)
-      // One upsert per round per call, with its latest end.
-      const rounds = new Map<string, PatrolRound>()
-      const note = (workerId: string, run: Run): void => {
-        const r = asRound(workerId, run)
-        if (r) rounds.set(`${workerId}|${run.start}`, r)
-      }
-      // What these pings did to the runs is undone if their batch rolls back (a full disk, a held
-      // lock), so that its retry counts the same pings again.
-      const before = new Map<string, Run | undefined>()
-      const touch = (id: string): void => {
-        if (!before.has(id)) before.set(id, runs.has(id) ? { ...runs.get(id)! } : undefined)
-      }
-      for (const p of known) {
-        const grid = gridOfWorker.get(p.workerId)!
-        const inside = city.inGrid(grid, p.lng, p.lat)
-        const run = runs.get(p.workerId)
-        if (run && p.at < run.last) continue // late ping inside a run already counted
-        touch(p.workerId)
-        if (run && inside && p.at - run.last < MAX_GAP_MS) {
-          run.last = p.at
-          run.pings++
-          note(p.workerId, run)
-          continue
-        }
-        if (inside) runs.set(p.workerId, { start: p.at, last: p.at, pings: 1 })
-        else runs.delete(p.workerId)
-      }
-      const list = [...rounds.values()]
-      const restore = (): void => {
-        for (const [id, run] of before) {
-          if (run) runs.set(id, run)
-          else runs.delete(id)
-        }
-      }
-      try {
+      const refused: PingRefusal[] = []
+      positions.forEach((p, index) => {
+        if (!gridOfWorker.has(p.workerId)) unknown.add(p.workerId)
+        else if (isFuturePing(p.at, now))
+          refused.push({ index, workerId: p.workerId, code: 'future', message: futureMessage })
+        else known.push(p)
+      })
+      if (known.length) {
+        known.sort((a, b) => a.at - b.at)
+        // Inside a caller's batch (a simulator slice), the runs read are that batch's, and what
+        // these pings did is undone with it if it rolls back.
         await store.batch(async () => {
-          // Inside a caller's batch (a simulator slice), undone when that batch rolls back.
-          store.afterRollback(restore)
-          if (known.length) await store.insertPositions(known, clock.now() - retentionMs)
-          if (list.length) await store.insertRounds(list)
-          announce(known, list)
+          const runs = await store.openRuns([...new Set(known.map((p) => p.workerId))])
+          const { upserts, deletes, rounds } = detect(known, runs)
+          await store.insertPositions(known, now - retentionMs)
+          await store.saveRuns(upserts, deletes)
+          if (rounds.length) await store.insertRounds(rounds)
+          announce(known, rounds)
         })
-      } catch (err) {
-        restore() // this batch never began, or rolled back
-        throw err
       }
-      return { accepted: known.length, unknownWorkers: [...unknown] }
+      return { accepted: known.length, unknownWorkers: [...unknown], refused }
     },
-    async sweep() {
-      const now = clock.now()
-      let ended = 0
-      for (const [workerId, run] of runs) {
-        if (now - run.last >= MAX_GAP_MS) {
-          if (asRound(workerId, run)) ended++
-          runs.delete(workerId)
-        }
-      }
-      return ended
-    },
+    sweep: () => store.pruneRuns(clock.now() - retentionMs),
     prune: () => store.prunePositions(clock.now() - retentionMs),
     onIngest(listener) {
       listeners.add(listener)
