@@ -40,18 +40,26 @@ export interface KpiFrame {
   /** Start and end of the period the values cover (today, local). */
   from: string
   to: string
+  /**
+   * The instant the values hold for (ISO, city offset): they equal
+   * `GET /api/v1/kpis?region=&from=&to=&at=` with this frame's region, period and `at`.
+   */
+  at: string
   values: KpiValues
 }
 
 /**
  * Per-grid figures: [gridCode, open, overdue, reportedToday, patrolRoundsToday]. patrolRoundsToday
- * is null for the public: one worker patrols a grid, so it describes one person (`shared/privacy.ts`).
+ * counts the rounds started today (`shared/patrol.ts`; 双巡 also needs their times). It is null
+ * for the public: one worker patrols a grid, so it describes one person (`shared/privacy.ts`).
  */
 export type GridAggregate = [string, number, number, number, number | null]
 
 export interface GridsFrame {
   seq: number
   region: string
+  /** The instant the figures hold for (ISO, city offset), as a kpis frame's `at`. */
+  at: string
   /** Only the grids that changed since the last frame (all of them in a snapshot). */
   grids: GridAggregate[]
 }

@@ -71,7 +71,12 @@ export function emitAggregates(ctx: TickContext, lastKpis: Map<string, string>):
       grids.set(region, changed)
     }
     if (changed.length)
-      ctx.nsp.to(room).emit('grids', { seq: ctx.state.seq, region, grids: gridsForRole(changed, role) })
+      ctx.nsp.to(room).emit('grids', {
+        seq: ctx.state.seq,
+        region,
+        at: formatIsoWithOffset(ctx.now, ctx.tz),
+        grids: gridsForRole(changed, role),
+      })
   }
 }
 

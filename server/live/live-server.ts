@@ -184,6 +184,9 @@ export function createLiveServer(o: LiveServerOptions) {
       return ack(refuse('not_found', `unknown region ${String(req?.region)}`))
     if (!isWithin(p.code, socket.data.scope))
       return ack(refuse('forbidden', `the token is limited to ${socket.data.scope}`))
+    // Held while the day is being built: a snapshot never shows yesterday's figures after midnight.
+    await dayReady()
+    if (!socket.connected) return
     const { role, scope, subscribed } = socket.data
     if (subscribed) socket.leave(`agg:${role}:${subscribed}`)
     socket.data.subscribed = p.code
@@ -234,16 +237,30 @@ export function createLiveServer(o: LiveServerOptions) {
     }
   }
 
-  let rebuilding = false
+  /** The new day's rebuild in progress: no frame and no snapshot goes out until it is done. */
+  let rebuilding: Promise<void> | null = null
   let wake: (() => void) | null = null
+  /** The rebuild in progress, or one started now. */
+  function startRebuild(): Promise<void> {
+    if (!rebuilding) {
+      rebuilding = rebuildDay().finally(() => (rebuilding = null))
+      run('rebuild', rebuilding)
+    }
+    return rebuilding
+  }
+  /** Resolves once the live state holds the current day (a rebuild in progress, or due, done). */
+  function dayReady(): Promise<void> {
+    if (rebuilding || o.clock.now() >= o.state.day.end) return startRebuild()
+    return Promise.resolve()
+  }
   /** The new day's state, retried with back-off until the store answers (the day holds until then). */
   async function rebuildDay(): Promise<void> {
-    rebuilding = true
     try {
       for (let delay = tickMs; !closed; delay = Math.min(2 * delay, MAX_BACKOFF_MS)) {
         try {
           await o.state.rebuild()
           lastKpis.clear()
+          snapshots.expire()
           return
         } catch (err) {
           report('rebuild', err)
@@ -257,7 +274,6 @@ export function createLiveServer(o: LiveServerOptions) {
         })
       }
     } finally {
-      rebuilding = false
       wake = null
     }
   }
@@ -267,7 +283,7 @@ export function createLiveServer(o: LiveServerOptions) {
     if (rebuilding) return
     const now = o.clock.now()
     const t = o.state.tick(now)
-    if (t.newDay) return run('rebuild', rebuildDay())
+    if (t.newDay) return void startRebuild()
     const ctx = { nsp, state: o.state, snapshots, tz, now }
     emitAlerts(ctx, t, changeRooms)
     emitAggregates(ctx, lastKpis)

@@ -3,6 +3,7 @@
  * whole store per change): KPI counters for every region of the city for today, per-grid figures,
  * open events, overdue deadlines, workers' last positions and today's patrol rounds.
  */
+import { calendarSet } from '../../shared/calendars.ts'
 import {
   addEventToCounters,
   emptyKpiCounters,
@@ -13,6 +14,7 @@ import {
 } from '../../shared/kpis.ts'
 import { isOverdue } from '../../shared/lifecycle.ts'
 import type { GridAggregate } from '../../shared/live.ts'
+import { hasTwoRounds, type PatrolDay, type RoundSpan } from '../../shared/patrol.ts'
 import type { Change, Clock, GridEvent, PatrolRound, Position } from '../../shared/types.ts'
 import type { WorkCalendar } from '../../shared/working-time.ts'
 import type { CityIndex } from '../city/city-index.ts'
@@ -56,9 +58,10 @@ export function createLiveState(deps: {
   calendar: WorkCalendar
   city: CityIndex
   weights: ScoreWeights
-  dayOf: (at: number) => { start: number; end: number }
+  dayOf: (at: number) => PatrolDay
 }) {
   const { store, clock, calendar, city } = deps
+  const calendars = calendarSet(calendar)
   const gridOfWorker = new Map(city.workers().map((w) => [w.id, w.gridCode]))
   let seq = 0
   let day = deps.dayOf(clock.now())
@@ -66,9 +69,8 @@ export function createLiveState(deps: {
   let tracked = new Map<string, Tracked>()
   let open = new Map<string, GridEvent>()
   let openByGrid = new Map<string, number>()
-  let roundsByGrid = new Map<string, number>()
-  /** Rounds counted today (worker|start): a round is upserted as it grows but counts once. */
-  let roundKeys = new Set<string>()
+  /** Today's rounds per grid, by `${workerId}|${startedAt}`: a round is upserted as it grows. */
+  let roundsByGrid = new Map<string, Map<string, RoundSpan>>()
   let deadlines = new MinHeap<{ deadline: number; id: string; seq: number }>(
     (a, b) => a.deadline - b.deadline,
   )
@@ -78,9 +80,25 @@ export function createLiveState(deps: {
   const lastSurge = new Map<string, number>()
   const dirtyRegions = new Set<string>()
   const dirtyGrids = new Set<string>()
-  let buffered: Parameters<typeof applyChange>[] | null = null
+  /** While a rebuild runs: the changes and ingests heard meanwhile, in order, applied after it. */
+  let buffered: Array<() => void> | null = null
+  /** Overdue alerts of deadlines passed by `advance` and not yet sent (the next tick sends them). */
+  let unsent: OverdueAlert[] = []
+  /**
+   * Recount the events whose deadline passed by `now`: afterwards every counter holds for `now`
+   * (the deadline clock is the only thing in them that moves with time).
+   */
+  const advance = (now: number): void => {
+    while (deadlines.size > 0 && deadlines.peek()!.deadline < now) {
+      const d = deadlines.pop()!
+      const t = tracked.get(d.id)
+      if (!t || t.event.seq !== d.seq || !isOverdue(t.event, now)) continue
+      track(t.event, now)
+      unsent.push({ event: t.event, at: now })
+    }
+  }
 
-  const ctxAt = (now: number) => ({ from: day.start, to: day.end, now, calendar })
+  const ctxAt = (now: number) => ({ from: day.start, to: day.end, now, calendars })
   const countersOf = (region: string): KpiCounters => {
     let c = counters.get(region)
     if (!c) counters.set(region, (c = emptyKpiCounters()))
@@ -106,7 +124,7 @@ export function createLiveState(deps: {
 
   function applyChange(change: Change, event: GridEvent, previous: GridEvent | null): void {
     if (buffered) {
-      buffered.push([change, event, previous])
+      buffered.push(() => applyChange(change, event, previous))
       return
     }
     if (change.seq <= seq) return
@@ -138,9 +156,14 @@ export function createLiveState(deps: {
         bump(openByGrid, e.gridCode, 1)
       }
     }
-    roundsByGrid = new Map(snap.roundsByGrid)
-    roundKeys = new Set(snap.roundKeys)
-    for (const p of snap.positions) lastPing.set(p.workerId, p)
+    roundsByGrid = new Map()
+    for (const [grid, rounds] of snap.roundsByGrid)
+      roundsByGrid.set(grid, new Map(rounds.map((r) => [`${r.workerId}|${r.startedAt}`, r])))
+    // The newest ping wins: one heard live may be newer than the store's read.
+    for (const p of snap.positions) {
+      const seen = lastPing.get(p.workerId)
+      if (!seen || p.at >= seen.at) lastPing.set(p.workerId, p)
+    }
     for (const g of city.gridsOf(city.district.code)) dirtyGrids.add(g.code)
   }
 
@@ -153,8 +176,10 @@ export function createLiveState(deps: {
     },
     applyChange,
     /**
-     * (Re)build from one store snapshot; changes committed meanwhile are applied after it. If the
-     * store fails, nothing changes (the day included, so `tick` still reports a new day to retry).
+     * (Re)build from one store snapshot; changes and ingests heard meanwhile are applied after it,
+     * against the day it holds. The day switches only when the new figures are in (in the same
+     * synchronous step). If the store fails, nothing changes (the day included, so `tick` still
+     * reports a new day to retry). The caller sends no frame while it runs.
      */
     async rebuild(): Promise<void> {
       buffered = []
@@ -175,35 +200,43 @@ export function createLiveState(deps: {
       } finally {
         const pending = buffered ?? []
         buffered = null
-        for (const args of pending) applyChange(...args)
+        for (const apply of pending) apply()
       }
     },
     applyIngest(positions: Position[], rounds: PatrolRound[]): void {
+      // During a rebuild: after it, so that the rounds are judged against the new day and the pings
+      // are not overwritten by the store's older read.
+      if (buffered) return void buffered.push(() => this.applyIngest(positions, rounds))
       for (const p of positions) {
         const seen = lastPing.get(p.workerId)
         if (!seen || p.at >= seen.at) lastPing.set(p.workerId, p)
       }
       for (const r of rounds) {
-        const key = `${r.workerId}|${r.startedAt}`
-        if (r.endedAt >= day.start && r.endedAt < day.end && !roundKeys.has(key)) {
-          roundKeys.add(key)
-          bump(roundsByGrid, r.gridCode, 1)
-          dirtyGrids.add(r.gridCode)
-          for (const a of ancestors(r.gridCode)) dirtyRegions.add(a)
-        }
+        // The day's rounds are those started on it (as `hasTwoRounds` counts them).
+        if (r.startedAt < day.start || r.startedAt >= day.end) continue
+        let m = roundsByGrid.get(r.gridCode)
+        if (!m) roundsByGrid.set(r.gridCode, (m = new Map()))
+        // A round upserted as it grows changes a figure only when it is new or its end moves 双巡.
+        const [size, two] = [m.size, hasTwoRounds(m.values(), day)]
+        m.set(`${r.workerId}|${r.startedAt}`, { startedAt: r.startedAt, endedAt: r.endedAt })
+        if (m.size === size && hasTwoRounds(m.values(), day) === two) continue
+        dirtyGrids.add(r.gridCode)
+        for (const a of ancestors(r.gridCode)) dirtyRegions.add(a)
       }
+    },
+    /**
+     * Run the deadline clock to `now` (a subscribe snapshot does, for its own instant); the overdue
+     * alerts this raises go out with the next tick. Past the end of the day, nothing (a rebuild is due).
+     */
+    advance(now: number): void {
+      if (now < day.end) advance(now)
     },
     /** Advance time: recount events whose deadline passed; returns the alerts to send. */
     tick(now: number): { overdue: OverdueAlert[]; surges: SurgeAlert[]; newDay: boolean } {
       if (now >= day.end) return { overdue: [], surges: [], newDay: true }
-      const overdue: OverdueAlert[] = []
-      while (deadlines.size > 0 && deadlines.peek()!.deadline < now) {
-        const d = deadlines.pop()!
-        const t = tracked.get(d.id)
-        if (!t || t.event.seq !== d.seq || !isOverdue(t.event, now)) continue
-        track(t.event, now)
-        overdue.push({ event: t.event, at: now })
-      }
+      advance(now)
+      const overdue = unsent
+      unsent = []
       const surges: SurgeAlert[] = []
       for (const [grid, times] of recentReports) {
         while (times.length && times[0]! < now - HOUR) times.shift()
@@ -222,7 +255,7 @@ export function createLiveState(deps: {
     kpis(region: string, now: number): KpiValues {
       const grids = city.gridsOf(region)
       let twoRounds = 0
-      for (const g of grids) if ((roundsByGrid.get(g.code) ?? 0) >= 2) twoRounds++
+      for (const g of grids) if (hasTwoRounds(roundsByGrid.get(g.code)?.values() ?? [], day)) twoRounds++
       let online = 0
       for (const p of lastPing.values())
         if (p.at >= now - ONLINE_WINDOW_MS && workerIn(p.workerId, region)) online++
@@ -234,7 +267,7 @@ export function createLiveState(deps: {
     },
     grid(code: string): GridAggregate {
       const c = countersOf(code)
-      return [code, openByGrid.get(code) ?? 0, c.overdueOpen, c.reported, roundsByGrid.get(code) ?? 0]
+      return [code, openByGrid.get(code) ?? 0, c.overdueOpen, c.reported, roundsByGrid.get(code)?.size ?? 0]
     },
     openEvents(region: string, cap: number): GridEvent[] {
       const list = [...open.values()].filter((e) => e.gridCode.startsWith(region))

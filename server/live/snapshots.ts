@@ -14,6 +14,8 @@ import { ONLINE_WINDOW_MS, type LiveState } from './live-state.ts'
 
 /** Overdue alerts in a subscribe snapshot, at most (the wall lists 30). */
 const ALERTS_CAP = 30
+/** A cached snapshot is shared for at most this much product time (a tick, by default). */
+const SNAPSHOT_MAX_AGE_MS = 1000
 /** Recent changes in a subscribe snapshot, at most (the wall's ticker holds 40). */
 const RECENT_CAP = 40
 /** District-wide changes kept for those lists (a region's last 40 are usually among them). */
@@ -57,15 +59,17 @@ export function createSnapshots(d: {
     .sort()
   const workerIndex = new Map(workerIds.map((id, i) => [id, i]))
   const gridOfWorker = new Map(d.city.workers().map((w) => [w.id, w.gridCode]))
-  const cache = new Map<string, { seq: number; snapshot: Snapshot }>()
+  const cache = new Map<string, { seq: number; at: number; snapshot: Snapshot }>()
   /** The last changes with their events, oldest first; bounded (trimmed to RECENT_KEEP). */
   let recent: Array<[Change, GridEvent]> = []
 
+  /** The region's figures as they hold at `now` (the live state's deadline clock already run to it). */
   const kpiFrame = (region: string, now: number): KpiFrame => ({
     seq: d.state.seq,
     region,
     from: formatIsoWithOffset(d.state.day.start, tz),
     to: formatIsoWithOffset(d.state.day.end, tz),
+    at: formatIsoWithOffset(now, tz),
     values: d.state.kpis(region, now),
   })
 
@@ -79,8 +83,9 @@ export function createSnapshots(d: {
     return out
   }
 
-  function build(role: Role, scope: string, region: string): Snapshot {
-    const now = d.clock.now()
+  function build(role: Role, scope: string, region: string, now: number): Snapshot {
+    // As the tick does: what fell overdue since the last tick is overdue in the snapshot too.
+    d.state.advance(now)
     const audience = audienceOf(role)
     const grids = gridsForRole(
       d.city.gridsOf(region).map((g) => d.state.grid(g.code)),
@@ -105,13 +110,18 @@ export function createSnapshots(d: {
     workerIndex,
     gridOfWorker,
     kpiFrame,
-    /** The snapshot of `region` for a socket of `role` and `scope`: shared while the seq and tick hold. */
+    /**
+     * The snapshot of `region` for a socket of `role` and `scope`: shared while the seq and the tick
+     * hold, and at most SNAPSHOT_MAX_AGE_MS of product time (its figures hold for its `kpis.at`).
+     */
     get(role: Role, scope: string, region: string): Snapshot {
       const key = `${role}|${scope}|${region}`
       const hit = cache.get(key)
-      if (hit && hit.seq === d.state.seq) return hit.snapshot
-      const snapshot = build(role, scope, region)
-      cache.set(key, { seq: snapshot.seq, snapshot })
+      const now = d.clock.now()
+      if (hit && hit.seq === d.state.seq && now >= hit.at && now - hit.at < SNAPSHOT_MAX_AGE_MS)
+        return hit.snapshot
+      const snapshot = build(role, scope, region, now)
+      cache.set(key, { seq: snapshot.seq, at: now, snapshot })
       return snapshot
     },
     /** A new tick: time moved, so every cached snapshot is stale (this also bounds the cache). */

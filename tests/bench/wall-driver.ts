@@ -169,7 +169,7 @@ export async function startDriver(o: DriverOptions): Promise<Driver> {
   const everySecond = setInterval(() => {
     second++
     emit('positions', positionsFrame())
-    emit('grids', { seq, region: o.region, grids: stepGrids() })
+    emit('grids', { seq, region: o.region, at: new Date().toISOString(), grids: stepGrids() })
     values.onlineWorkers = o.workers - Math.floor(random() * 20)
     values.disposalRate = 0.3 + random() * 0.05
     emit('kpis', kpiFrame())

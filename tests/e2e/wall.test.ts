@@ -81,7 +81,7 @@ describe('the wall with the simulator running', () => {
       const { page, errors } = await openPage(width, height, `/wall?token=${token}`)
       await waitForLive(page)
       // Two ticks of the wall's once-a-second timers: the map has drawn grids and workers; and
-      // yesterday's figures, so the screenshot shows each tile's comparison.
+      // the comparison's figures, so the screenshot shows each tile's comparison.
       await waitForTicks(page, 2)
       await page.waitForFunction(() => document.querySelector('[data-vs-at]')?.getAttribute('data-vs-at'))
       await page.screenshot({ path: `screenshots/wall-${width}x${height}.png` })
@@ -260,7 +260,7 @@ describe('the KPI tiles against /api/v1/kpis, simulator stopped', () => {
     expect(errors).toEqual([])
   })
 
-  it('compare each figure with yesterday as it stood at the same instant, per the API with `at`', async () => {
+  it('compare each figure with the like day as it stood at the same instant, per the API with `at`', async () => {
     await page.waitForFunction(
       () => document.querySelector('[data-vs-at]')?.getAttribute('data-vs-at'),
       null,
@@ -271,38 +271,45 @@ describe('the KPI tiles against /api/v1/kpis, simulator stopped', () => {
     const shown = await page.evaluate(() => {
       const section = document.querySelector<HTMLElement>('[data-vs-at]')!
       return {
+        basis: section.dataset.vsBasis!,
         from: section.dataset.vsFrom!,
         at: section.dataset.vsAt!,
         tiles: [...document.querySelectorAll<HTMLElement>('[data-testid=kpi-tile]')].map((e) => ({
           kpi: e.dataset.kpi as KpiKey,
           value: e.dataset.value ?? '',
-          yesterday: e.dataset.yesterday ?? '',
+          compare: e.dataset.compare ?? '',
           delta: e.querySelector('.delta')?.textContent ?? '',
         })),
       }
     })
-    // Yesterday, from its midnight to this time of day.
+    // The clock starts on a working Wednesday (unless TEST_CLOCK_START says otherwise): yesterday,
+    // from its midnight to this time of day; the tiles name it.
     const at = Date.parse(shown.at)
     const from = Date.parse(shown.from)
     const today = await fetchKpis(base, token)
-    expect(from).toBe(Date.parse(today.from) - 86_400_000)
+    const back = shown.basis === 'last_week' ? 7 : 1
+    expect(['yesterday', 'last_week']).toContain(shown.basis)
+    if (!process.env.TEST_CLOCK_START) expect(shown.basis).toBe('yesterday')
+    expect(from).toBe(Date.parse(today.from) - back * 86_400_000)
     expect(at - from).toBeGreaterThan(0)
     expect(at - from).toBeLessThanOrEqual(86_400_000)
+    const label = createT('zh')(shown.basis === 'last_week' ? 'vsLastWeek' : 'vsYesterday')
+    for (const t of shown.tiles) expect(t.delta, t.kpi).toContain(label)
     const q = new URLSearchParams({ region: DISTRICT, from: shown.from, to: shown.at, at: shown.at })
     const api = (await (
       await fetch(`${base}/api/v1/kpis?${q}`, { headers: { authorization: `Bearer ${token}` } })
     ).json()) as KpiReport
-    expect(Object.fromEntries(shown.tiles.map((t) => [t.kpi, t.yesterday]))).toEqual(
+    expect(Object.fromEntries(shown.tiles.map((t) => [t.kpi, t.compare]))).toEqual(
       Object.fromEntries(shown.tiles.map((t) => [t.kpi, rawValue(api.values[t.kpi])])),
     )
     // The counts always compare (rates may have no denominator yet just after midnight), and
     // each comparison shows the sign of its difference.
     for (const t of shown.tiles) {
       if (['reported', 'overdueOpen', 'onlineWorkers', 'patrolCoverage'].includes(t.kpi))
-        expect(t.yesterday, t.kpi).not.toBe('')
-      if (t.yesterday === '' || t.value === '') expect(t.delta, t.kpi).toContain('—')
+        expect(t.compare, t.kpi).not.toBe('')
+      if (t.compare === '' || t.value === '') expect(t.delta, t.kpi).toContain('—')
       else {
-        const d = Number(t.value) - Number(t.yesterday)
+        const d = Number(t.value) - Number(t.compare)
         expect(t.delta, t.kpi).toContain(d > 0 ? '▲' : d < 0 ? '▼' : '＝')
       }
     }

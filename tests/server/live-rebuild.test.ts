@@ -9,13 +9,27 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { KpiFrame } from '../../shared/live.ts'
 import { formatIsoWithOffset, startOfLocalDay } from '../../shared/working-time.ts'
+import { createKpiService } from '../../server/domain/kpi-service.ts'
+import { createLiveServer } from '../../server/live/live-server.ts'
+import { createLiveState } from '../../server/live/live-state.ts'
 import type { Store } from '../../server/store/store.ts'
-import { ADMIN_TOKEN, call, FIXED_NOW, manualClock, mintToken } from './helpers.ts'
+import { createSystem, type System } from '../../server/system.ts'
+import {
+  ADMIN_TOKEN,
+  call,
+  FIXED_NOW,
+  httpRequester,
+  manualClock,
+  mintToken,
+  tempDir,
+  type Requester,
+} from './helpers.ts'
 import {
   changeDriver,
   connectSynced,
   DISTRICT,
   expectExactlyTheLog,
+  liveConfig,
   liveSocket,
   logAfter,
   startComposedLiveServer,
@@ -128,5 +142,167 @@ describe('a replay', () => {
     } finally {
       r.close()
     }
+  })
+})
+
+/**
+ * Issue 10, item 6: while the new day is being built, nothing goes out (no kpis or grids frame, no
+ * subscribe snapshot), the day switches once its figures are in, and the pings and changes that
+ * arrive meanwhile are applied after it. The real system (HTTP, event service, patrol ingest), with
+ * the live state reading a store whose day snapshot, once read, waits at a gate: the rebuild is
+ * held open at will while pings, a report and a subscribe come in.
+ */
+describe('a rebuild in progress', () => {
+  const wed = Date.parse('2026-11-25T23:58:00+08:00')
+  const thuStart = Date.parse('2026-11-26T00:00:00+08:00')
+  const mid = manualClock(wed)
+  let gate: Promise<void> | null = null
+  let open: () => void = () => undefined
+  let held = 0
+  let sys: System
+  let base = ''
+  let http: Requester
+  let dir: { path: string; remove: () => void }
+  const opened: Recorder[] = []
+
+  /** The store as the live state reads it: the day snapshot waits at the gate after the read. */
+  const gated = (store: Store): Store =>
+    new Proxy(store, {
+      get(target, key, receiver) {
+        const v = Reflect.get(target, key, receiver) as unknown
+        if (key === 'kpiSnapshot')
+          return async (...args: Parameters<Store['kpiSnapshot']>) => {
+            const snap = await target.kpiSnapshot(...args)
+            if (gate) {
+              held++
+              await gate
+            }
+            return snap
+          }
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v
+      },
+    })
+
+  beforeAll(async () => {
+    dir = tempDir('live-midnight')
+    const config = liveConfig(dir.path)
+    sys = await createSystem(config, {
+      clock: mid,
+      live: (o) => {
+        const store = gated(o.store)
+        const dayOf = createKpiService({
+          store,
+          clock: mid,
+          calendar: config.calendar,
+          city: o.city,
+          weights: config.weights,
+        }).dayOf
+        const state = createLiveState({
+          store,
+          clock: mid,
+          calendar: config.calendar,
+          city: o.city,
+          weights: config.weights,
+          dayOf,
+        })
+        return createLiveServer({ ...o, state, store, tickMs: 50 })
+      },
+    })
+    base = `http://127.0.0.1:${await sys.listen()}`
+    http = httpRequester(base)
+  })
+  afterAll(async () => {
+    for (const r of opened) r.close()
+    await sys?.stop()
+    dir?.remove()
+  })
+
+  const report = async (i: number) => {
+    const g = sys.city.gridsOf(DISTRICT)[i]!
+    const r = await call(http, '/api/v1/events', {
+      token: ADMIN_TOKEN,
+      body: {
+        category: 'CG0101',
+        description: `midnight ${i}`,
+        lat: g.centroid[1],
+        lng: g.centroid[0],
+        source: 'hotline',
+      },
+    })
+    expect(r.status).toBe(201)
+  }
+  const ping = async (workerId: string, at: number) => {
+    const w = sys.city.workers().find((x) => x.id === workerId)!
+    const [lng, lat] = sys.city.region(w.gridCode)!.centroid
+    const r = await call(http, '/api/v1/positions', {
+      token: ADMIN_TOKEN,
+      body: { positions: [{ workerId, lng, lat, at: formatIsoWithOffset(at, TZ) }] },
+    })
+    expect(r.status).toBe(202)
+  }
+  const httpKpis = async (token: string) => {
+    const r = await call<{ from: string; seq: number; values: KpiFrame['values'] }>(
+      http,
+      `/api/v1/kpis?region=${DISTRICT}`,
+      { token },
+    )
+    expect(r.status).toBe(200)
+    return r.body
+  }
+
+  it('holds frames and snapshots, switches the day with its figures, then applies what came meanwhile', async () => {
+    const token = await mintToken(http, 'officer')
+    const worker = sys.city.workers()[0]!.id
+    for (let i = 0; i < 3; i++) await report(i)
+    await ping(worker, wed)
+    const a = await connectSynced(base, { token })
+    opened.push(a)
+    expect((await a.subscribe(DISTRICT)).ok).toBe(true)
+    await until(() => a.of<KpiFrame>('kpis').at(-1)?.values.reported === 3, "Wednesday's figures")
+
+    // Midnight, with the new day's store read held at the gate.
+    gate = new Promise<void>((resolve) => (open = resolve))
+    mid.set(thuStart + 30_000)
+    await until(() => held === 1, 'the rebuild reading the new day')
+    const framesAtHold = a.frames.length
+
+    // Meanwhile: a ping newer than the one the snapshot has, a report, and a subscribe.
+    await ping(worker, thuStart + 20_000)
+    await report(3)
+    const b = await connectSynced(base, { token })
+    opened.push(b)
+    let acked: Awaited<ReturnType<Recorder['subscribe']>> | null = null
+    const ack = b.subscribe(DISTRICT).then((x) => (acked = x))
+    // A dozen ticks (50 ms each) go by: no snapshot, no frame while the day is being built.
+    await new Promise((r) => setTimeout(r, 600))
+    expect(acked === null, 'no snapshot while the new day is being built').toBe(true)
+    const during = a.frames.slice(framesAtHold).filter((f) => f.event === 'kpis' || f.event === 'grids')
+    expect(during).toEqual([])
+
+    gate = null
+    open()
+    const res = await ack
+    if (!res.ok) throw new Error(JSON.stringify(res.error))
+    const thuIso = formatIsoWithOffset(thuStart, TZ)
+    expect(res.data.kpis.from).toBe(thuIso)
+    // The report made during the rebuild counts today; the snapshot equals the HTTP figures.
+    expect(res.data.kpis.values.reported).toBe(1)
+    const now = await httpKpis(token)
+    expect({ from: res.data.kpis.from, seq: res.data.kpis.seq }).toEqual({ from: now.from, seq: now.seq })
+    expect(res.data.kpis.values).toEqual(now.values)
+    await until(() => a.of<KpiFrame>('kpis').at(-1)?.from === thuIso, 'a frame for Thursday')
+    // After midnight, no frame ever carried Wednesday's counters (nor Wednesday's label).
+    for (const f of a.frames.slice(framesAtHold))
+      if (f.event === 'kpis') expect((f.payload as KpiFrame).from).toBe(thuIso)
+
+    // The ping of 00:00:20 was kept: at 00:04 the worker is still on duty (the 23:58 one is not).
+    const t = thuStart + 4 * 60_000
+    mid.set(t)
+    const again = await b.subscribe(DISTRICT)
+    if (!again.ok) throw new Error(JSON.stringify(again.error))
+    expect(again.data.kpis.at).toBe(formatIsoWithOffset(t, TZ))
+    const later = await httpKpis(token)
+    expect(later.values.onlineWorkers).toBe(1)
+    expect(again.data.kpis.values).toEqual(later.values)
   })
 })

@@ -1,7 +1,10 @@
 import { createPinia, setActivePinia } from 'pinia'
 import { beforeEach, describe, expect, it } from 'vitest'
-import type { ChangeFrame } from '../../shared/live.ts'
+import { emptyKpiCounters, kpisFromCounters } from '../../shared/kpis.ts'
+import type { ChangeFrame, KpiFrame } from '../../shared/live.ts'
+import { createT } from '../../web/src/i18n.ts'
 import { useEventStore } from '../../web/src/stores/events.ts'
+import { useKpiStore } from '../../web/src/stores/kpis.ts'
 import { usePositionsStore } from '../../web/src/stores/positions.ts'
 import { useStatsStore } from '../../web/src/stores/stats.ts'
 
@@ -136,5 +139,46 @@ describe('stats store', () => {
       ['2026-11-30T02:00:00.000Z', 2],
       ['2026-11-30T03:00:00.000Z', 1],
     ])
+  })
+})
+
+describe('kpi store', () => {
+  const values = kpisFromCounters(emptyKpiCounters(), { grids: 1, gridsWithTwoRounds: 0, onlineWorkers: 0 })
+  const kpiFrame = (seq: number, at: string, region = '430602'): KpiFrame => ({
+    seq,
+    region,
+    from: '2026-11-30T00:00:00.000+08:00',
+    to: '2026-12-01T00:00:00.000+08:00',
+    at,
+    values: { ...values, overdueOpen: seq },
+  })
+
+  it('shows the latest figures: a later seq, or the same seq at a later instant; never an older one', () => {
+    const k = useKpiStore()
+    k.apply(kpiFrame(5, '2026-11-30T10:00:01.000+08:00'))
+    k.apply(kpiFrame(5, '2026-11-30T10:00:03.000+08:00'))
+    expect(k.frame!.at).toBe('2026-11-30T10:00:03.000+08:00')
+    // A snapshot built a moment earlier, answered after the tick's frame: not shown.
+    k.apply(kpiFrame(5, '2026-11-30T10:00:02.000+08:00'))
+    expect(k.frame!.at).toBe('2026-11-30T10:00:03.000+08:00')
+    k.apply(kpiFrame(4, '2026-11-30T10:00:09.000+08:00'))
+    expect(k.frame!.seq).toBe(5)
+    k.apply(kpiFrame(6, '2026-11-30T10:00:04.000+08:00'))
+    expect(k.frame!.seq).toBe(6)
+    // Another region (the wall subscribed elsewhere): shown at once.
+    k.apply(kpiFrame(2, '2026-11-30T10:00:05.000+08:00', '430602001'))
+    expect(k.frame!.region).toBe('430602001')
+  })
+
+  it('labels the comparison by its basis: 较昨日同期 or 较上周同期', () => {
+    const k = useKpiStore()
+    const zh = createT('zh')
+    const en = createT('en')
+    expect(zh(k.labelKey)).toBe('较昨日同期')
+    const compared = { values, from: '2026-11-23T00:00:00.000+08:00', at: '2026-11-23T09:30:00.000+08:00' }
+    k.setComparison({ ...compared, basis: 'last_week', date: '2026-11-23' })
+    expect([zh(k.labelKey), en(k.labelKey)]).toEqual(['较上周同期', 'vs same day last week'])
+    k.setComparison({ ...compared, basis: 'yesterday', date: '2026-11-29' })
+    expect([zh(k.labelKey), en(k.labelKey)]).toEqual(['较昨日同期', 'vs yesterday'])
   })
 })

@@ -9,6 +9,7 @@ const DICT = {
   staleSince: { zh: '数据已停止更新，自', en: 'STALE since' },
   unauthorized: { zh: '令牌无效或已过期', en: 'Token invalid or expired' },
   vsYesterday: { zh: '较昨日同期', en: 'vs yesterday' },
+  vsLastWeek: { zh: '较上周同期', en: 'vs same day last week' },
   categories: { zh: '今日事件类别', en: "Today's categories" },
   trend: { zh: '24小时趋势', en: '24-hour trend' },
   reported: { zh: '上报', en: 'Reported' },

@@ -1,10 +1,12 @@
 /**
  * What the big-screen wall reads besides the live stream: who the token is, the GeoJSON of every
- * unit of one level under a region, today's event mix and the hourly activity, and the facilities
- * with their one-kilometre service-circle coverage.
+ * unit of one level under a region, today's event mix and the hourly activity, the facilities
+ * with their one-kilometre service-circle coverage, and what the KPI tiles compare with.
  */
 import { Hono, type Context } from 'hono'
 import { CATEGORY_BY_CODE } from '../../../shared/categories.ts'
+import { comparisonPeriod } from '../../../shared/comparison.ts'
+import { valuesForRole } from '../../../shared/privacy.ts'
 import { REGION_LEVELS, type RegionLevel } from '../../../shared/regions.ts'
 import { facilitiesQuerySchema, regionGeoQuerySchema, statsQuerySchema } from '../../../shared/schemas.ts'
 import { formatIsoWithOffset, zoneOffset } from '../../../shared/working-time.ts'
@@ -147,6 +149,27 @@ export function wallDataRoutes(deps: AppDeps) {
             handled: handled[i]!,
             closed: closed[i]!,
           })),
+        })
+      })
+      // The KPI tiles' comparison (较昨日同期 / 较上周同期, shared/comparison.ts): the compared day from
+      // its midnight to this time of day, as the figures stood then; `basis` says which day it is.
+      .get('/comparison', anyRole, async (c) => {
+        const q = parse(facilitiesQuerySchema, c.req.query(), 'invalid_query')
+        const node = regionOf(c, q.region)
+        const p = comparisonPeriod(deps.clock.now(), deps.calendar)
+        // Just after midnight the period would be empty: a millisecond at least.
+        const to = Math.max(p.at, p.from + 1)
+        const r = await deps.kpis.kpis(node.code, p.from, to, p.at)
+        c.header('cache-control', 'no-store')
+        return c.json({
+          region: node.code,
+          basis: p.basis,
+          date: p.date,
+          from: iso(p.from),
+          to: iso(to),
+          at: iso(r.at),
+          seq: r.seq,
+          values: valuesForRole(r.values, node.level, c.get('principal').role),
         })
       })
       .get('/facilities', anyRole, (c) => {
