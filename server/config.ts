@@ -1,7 +1,8 @@
 /** Configuration from environment variables (DESIGN.md §3), validated once at start. */
 import { z } from 'zod'
 import { DEFAULT_WEIGHTS, type ScoreWeights } from '../shared/kpis.ts'
-import { DEFAULT_CALENDAR, type WorkCalendar } from '../shared/working-time.ts'
+import { officeCalendar } from '../shared/calendars.ts'
+import type { WorkCalendar } from '../shared/working-time.ts'
 import { LIVE_LIMITS } from './live/live-limits.ts'
 
 const bool = z.enum(['1', '0', 'true', 'false']).transform((v) => v === '1' || v === 'true')
@@ -31,8 +32,10 @@ const schema = z.object({
       message: 'SIM_CLOCK_START is an ISO 8601 instant with an offset, e.g. 2026-11-29T00:02:00+08:00',
     })
     .optional(),
-  SIM_EVENTS_PER_DAY: positive.max(1_000_000).default(1500),
+  SIM_EVENTS_PER_DAY: positive.max(1_000_000).default(1000),
   BACKFILL_DAYS: z.coerce.number().min(0).max(365).default(30),
+  RETURN_WINDOW_HOURS: positive.max(24 * 365).default(2),
+  REPORT_MAX_AGE_HOURS: positive.max(24 * 365).default(72),
   ADMIN_TOKEN: z.string().min(16, 'ADMIN_TOKEN needs at least 16 characters').optional(),
   TZ_CITY: z.string().default('Asia/Shanghai'),
   CITY: z
@@ -42,6 +45,11 @@ const schema = z.object({
   POSITION_RETENTION_DAYS: positive.max(3650).default(7),
   HOLIDAYS: dateList.default([]),
   EXTRA_WORKDAYS: dateList.default([]),
+  PATROL_MIDDAY: z
+    .string()
+    .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'PATROL_MIDDAY is a local time HH:MM, e.g. 12:00')
+    .default('12:00')
+    .transform((s) => Number(s.slice(0, 2)) * 60 + Number(s.slice(3))),
   SCORE_WEIGHTS: z
     .string()
     .regex(
@@ -86,7 +94,14 @@ export interface Config {
   adminToken?: string
   city: string
   positionRetentionDays: number
+  /** The office calendar (official 放假调休 plus HOLIDAYS / EXTRA_WORKDAYS); its zone is TZ_CITY. */
   calendar: WorkCalendar
+  /** 回退 only within this many working hours of the latest dispatch (RETURN_WINDOW_HOURS). */
+  returnWindowHours: number
+  /** Reports dated further back than this many hours are refused (REPORT_MAX_AGE_HOURS). */
+  reportMaxAgeHours: number
+  /** 一日双巡's local midday, minutes after local midnight (PATROL_MIDDAY). */
+  patrolMidday: number
   weights: ScoreWeights
   logLevel: string
   publicUrl?: string
@@ -129,12 +144,10 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
       ...(e.ADMIN_TOKEN ? { adminToken: e.ADMIN_TOKEN } : {}),
       city: e.CITY,
       positionRetentionDays: e.POSITION_RETENTION_DAYS,
-      calendar: {
-        ...DEFAULT_CALENDAR,
-        timeZone: e.TZ_CITY,
-        holidays: e.HOLIDAYS,
-        extraWorkdays: e.EXTRA_WORKDAYS,
-      },
+      returnWindowHours: e.RETURN_WINDOW_HOURS,
+      reportMaxAgeHours: e.REPORT_MAX_AGE_HOURS,
+      calendar: officeCalendar(e.TZ_CITY, e.HOLIDAYS, e.EXTRA_WORKDAYS),
+      patrolMidday: e.PATROL_MIDDAY,
       weights: w
         ? { disposal: w[0]!, onTime: w[1]!, rework: w[2]!, overdue: w[3]!, extension: w[4]! }
         : { ...DEFAULT_WEIGHTS },

@@ -10,6 +10,7 @@ import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import pino, { type Logger } from 'pino'
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client'
+import { calendarSet } from '../shared/calendars.ts'
 import type { Clock } from '../shared/types.ts'
 import { startOfLocalDay, zoneOffset } from '../shared/working-time.ts'
 import { createTokenService, type TokenService } from './auth/tokens.ts'
@@ -107,7 +108,14 @@ export async function createSystem(
 
   const calendar = config.calendar
   const tz = calendar.timeZone
-  const events = createEventService({ store, clock, calendar, city })
+  const events = createEventService({
+    store,
+    clock,
+    calendars: calendarSet(calendar),
+    city,
+    returnWindowHours: config.returnWindowHours,
+    reportMaxAgeHours: config.reportMaxAgeHours,
+  })
   const patrol = createPatrolService({ store, clock, city, retentionDays: config.positionRetentionDays })
   // KPI reads run in a worker thread over a read-only connection: they never block the event loop.
   const kpis = createKpiService({
@@ -116,11 +124,13 @@ export async function createSystem(
     calendar,
     city,
     weights: config.weights,
+    patrolMidday: config.patrolMidday,
     offload: createKpiOffload({
       dbFile: join(config.dataDir, 'city-brain.sqlite'),
       cityFile: cityPath,
       calendar,
       weights: config.weights,
+      patrolMidday: config.patrolMidday,
     }),
   })
 
@@ -170,17 +180,19 @@ export async function createSystem(
     ? createSimulator({
         store,
         clock,
-        calendar,
+        calendars: calendarSet(calendar),
         city,
         events,
         patrol,
         seed: config.simSeed,
         eventsPerDay: config.simEventsPerDay,
         backfillDays: config.backfillDays,
+        returnWindowHours: config.returnWindowHours,
         tickMs: 1000,
         dayStartOf: (ms) => startOfLocalDay(ms, tz),
         localHour: (ms) => new Date(ms + zoneOffset(ms, tz)).getUTCHours(),
         onError: (err, retryInMs) => faults.retrying('simulator', err, retryInMs),
+        onRefusal: (r) => logger.error({ refusal: r }, 'the lifecycle refused a simulated move'),
       })
     : null
 

@@ -13,7 +13,7 @@
 import { isOverdue } from './lifecycle.ts'
 import type { GridEvent } from './types.ts'
 import { workingMillisBetween } from './working-time.ts'
-import type { WorkCalendar } from './working-time.ts'
+import { calendarOf, type CalendarSet } from './calendars.ts'
 
 export interface KpiValues {
   reported: number
@@ -67,8 +67,8 @@ export interface KpiInput {
   to: number
   /** The instant "now" for overdue figures. */
   now: number
-  /** Calendar for working hours (avgDisposalHours). */
-  calendar: WorkCalendar
+  /** Calendars for working hours (avgDisposalHours: each event on its category's calendar). */
+  calendars: CalendarSet
   weights?: ScoreWeights
   patrol: PatrolFigures
 }
@@ -78,13 +78,13 @@ export interface KpiContext {
   from: number
   to: number
   now: number
-  calendar: WorkCalendar
+  calendars: CalendarSet
 }
 
 /** Additive tallies from which every event-based KPI follows. */
 export interface KpiCounters {
   reported: number
-  /** Cohort size: first dispatched within the period. */
+  /** Cohort size: first dispatched within the period and not cancelled since. */
   dispatched: number
   handled: number
   onTime: number
@@ -181,12 +181,20 @@ export function addEventToCounters(
     c.evaluated += sign
     if (event.satisfaction === 'satisfied' || event.satisfaction === 'very_satisfied') c.satisfied += sign
   }
-  if (!within(event.firstDispatchedAt, ctx)) return c
+  // The cohort: first dispatched within the period, less those cancelled after that dispatch.
+  if (!within(event.firstDispatchedAt, ctx) || event.cancelledAt !== null) return c
   c.dispatched += sign
   if (event.handledAt !== null) {
     c.handled += sign
-    if (event.deadline !== null && event.handledAt <= event.deadline) c.onTime += sign
-    c.disposalMillis += sign * workingMillisBetween(event.firstDispatchedAt!, event.handledAt, ctx.calendar)
+    // On time only if every handling was (a late one stays late across rework: `lateHandled`).
+    if (!event.lateHandled && event.deadline !== null && event.handledAt <= event.deadline) c.onTime += sign
+    c.disposalMillis +=
+      sign *
+      workingMillisBetween(
+        event.firstDispatchedAt!,
+        event.handledAt,
+        calendarOf(ctx.calendars, event.category),
+      )
   }
   if (event.status === 'closed') c.closed += sign
   if (event.reworkCount > 0) c.reworked += sign
@@ -246,7 +254,7 @@ export function kpisFromCounters(
 
 /** Every KPI of DESIGN.md §2 for one region and period, from the region's events at `now`. */
 export function computeKpis(input: KpiInput): KpiValues {
-  const ctx: KpiContext = { from: input.from, to: input.to, now: input.now, calendar: input.calendar }
+  const ctx: KpiContext = { from: input.from, to: input.to, now: input.now, calendars: input.calendars }
   const counters = emptyKpiCounters()
   for (const e of input.events) addEventToCounters(counters, e, ctx)
   return kpisFromCounters(counters, input.patrol, input.weights)

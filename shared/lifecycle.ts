@@ -1,9 +1,11 @@
 /**
  * The event lifecycle (DESIGN.md §2) as a table, and the reducer that folds changes into state.
  * Pure: no clock, no I/O. Deadlines are computed by the caller and carried in the change's data,
- * so a fold of the log never depends on the calendar in force when it is replayed.
+ * so a fold of the log never depends on the calendar in force when it is replayed. Whether a
+ * time-bound action (延期, 回退) may still be taken is judged here, at the instant the caller gives.
  */
 import type { ActionData, Change, EventAction, EventStatus, GridEvent } from './types.ts'
+import { addWorkingTime, type WorkCalendar } from './working-time.ts'
 
 /** Bilingual reason for a refusal. */
 export interface Refusal {
@@ -14,6 +16,30 @@ export interface Refusal {
 export type Transition = { ok: true; status: EventStatus } | Refusal
 
 type Rule = EventStatus | ((data: ActionData) => EventStatus)
+
+/** When an action is taken, and what its time-bound rules count on. */
+export interface ActionContext {
+  /** The instant of the change. */
+  at: number
+  /** 回退 is allowed this many working hours after the latest dispatch (RETURN_WINDOW_HOURS, default 2). */
+  returnWindowHours: number
+  /** The calendar of the event's category (`calendarOf`): its limit and return window count on it. */
+  calendar: WorkCalendar
+}
+
+/**
+ * The end of the return window (回退) of the event's latest dispatch (a rework re-dispatch included):
+ * `hours` working hours on `calendar` after it; null when the event is not dispatched.
+ */
+export function returnWindowEnd(
+  e: Pick<GridEvent, 'dispatchedAt'>,
+  hours: number,
+  calendar: WorkCalendar,
+): number | null {
+  return e.dispatchedAt === null
+    ? null
+    : addWorkingTime(e.dispatchedAt, { unit: 'hours', value: hours }, calendar)
+}
 
 /** action × state → next state. A missing cell is a refusal. */
 export const LIFECYCLE: Readonly<Record<EventAction, Partial<Record<EventStatus, Rule>>>> = {
@@ -89,8 +115,42 @@ function checkFields(action: EventAction, data: ActionData, event: GridEvent): R
   }
 }
 
-/** Where `action` takes `event`, or why it may not. */
-export function transition(event: GridEvent, action: EventAction, data: ActionData = {}): Transition {
+/**
+ * The time-bound rules: 延期 only up to the deadline in force; 回退 only within the return window
+ * of the latest dispatch and up to the deadline (either after it would clear an overdue event).
+ */
+function checkTime(action: EventAction, event: GridEvent, ctx: ActionContext): Refusal | null {
+  if (action !== 'extend' && action !== 'return') return null
+  if (isOverdue(event, ctx.at))
+    return action === 'extend'
+      ? refuse(
+          'invalid_transition',
+          '处置期限已过（已超期），不能再延期：延期须在期限之前申请',
+          'the deadline in force has passed (the event is overdue): an extension must come before the deadline',
+        )
+      : refuse(
+          'invalid_transition',
+          '处置期限已过（已超期），不能再回退',
+          'the deadline in force has passed (the event is overdue): it can no longer be returned',
+        )
+  if (action === 'extend') return null
+  const end = returnWindowEnd(event, ctx.returnWindowHours, ctx.calendar)
+  return end !== null && ctx.at > end
+    ? refuse(
+        'invalid_transition',
+        `回退须在派遣后 ${ctx.returnWindowHours} 个工作小时内申请，已超出回退时限`,
+        `a return must come within ${ctx.returnWindowHours} working hours of the dispatch: the return window has closed`,
+      )
+    : null
+}
+
+/** Where `action`, taken at `ctx.at`, takes `event`, or why it may not. */
+export function transition(
+  event: GridEvent,
+  action: EventAction,
+  data: ActionData,
+  ctx: ActionContext,
+): Transition {
   const rule = LIFECYCLE[action][event.status]
   if (rule === undefined) {
     return refuse(
@@ -99,7 +159,7 @@ export function transition(event: GridEvent, action: EventAction, data: ActionDa
       `an event in state ${event.status} cannot be ${action === 'self_handle' ? 'self-handled' : `given ${action}`}`,
     )
   }
-  const bad = checkFields(action, data, event)
+  const bad = checkFields(action, data, event) ?? checkTime(action, event, ctx)
   if (bad) return bad
   return { ok: true, status: typeof rule === 'function' ? rule(data) : rule }
 }
@@ -129,6 +189,7 @@ export function initialState(change: Change, payload: ReportPayload, id: string)
     dispatchedAt: null,
     deadline: null,
     handledAt: null,
+    lateHandled: false,
     closedAt: null,
     cancelledAt: null,
     department: null,
@@ -165,7 +226,12 @@ export function applyChange(event: GridEvent, change: Change & { data?: StoredCh
     case 'extend':
       return { ...next, extensionCount: event.extensionCount + 1, deadline: d.deadline ?? event.deadline }
     case 'handle':
-      return { ...next, handledAt: change.at }
+      // Judged against the deadline in force now; a late handling stays late across a rework.
+      return {
+        ...next,
+        handledAt: change.at,
+        lateHandled: event.lateHandled || (event.deadline !== null && change.at > event.deadline),
+      }
     case 'verify':
       return d.passed
         ? { ...next, closedAt: change.at }

@@ -77,6 +77,11 @@ export interface GridEvent {
   deadline: number | null
   /** Set while status is handled or closed: the time of the handle that stands. */
   handledAt: number | null
+  /**
+   * Some handling of this event came after the deadline in force when it was made. It stays true
+   * across a rework (返工): an event is handled on time only if every handling was on time.
+   */
+  lateHandled: boolean
   closedAt: number | null
   cancelledAt: number | null
   department: string | null
@@ -87,6 +92,14 @@ export interface GridEvent {
   evaluatedAt: number | null
 }
 
+/**
+ * Who made a change (DESIGN.md §2: every change records its actor): a token (its id and role; the
+ * fixed admin token's id is `admin`), or a system source such as the simulator (`id: 'simulator'`,
+ * with the source it played, e.g. `hotline`).
+ */
+export type Actor =
+  { kind: 'token'; id: string; role: Role } | { kind: 'system'; id: string; source?: EventSource }
+
 /** One entry of the durable change log. */
 export interface Change {
   seq: number
@@ -95,6 +108,8 @@ export interface Change {
   gridCode: string
   action: ChangeAction
   status: EventStatus
+  /** Who made it; null for changes logged before actors were recorded. */
+  actor: Actor | null
   data?: ActionData
 }
 

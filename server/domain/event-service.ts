@@ -2,11 +2,18 @@
  * The domain API for events: every source (HTTP ingestion, Open311, the simulator) reports and acts
  * through here; nothing writes the tables another way.
  */
+import { calendarOf, type CalendarSet } from '../../shared/calendars.ts'
 import { CATEGORY_BY_CODE } from '../../shared/categories.ts'
-import { transition, type ReportPayload, type StoredChangeData } from '../../shared/lifecycle.ts'
+import {
+  transition,
+  type Refusal,
+  type ReportPayload,
+  type StoredChangeData,
+} from '../../shared/lifecycle.ts'
 import { isWithin, parseRegionCode } from '../../shared/regions.ts'
 import type {
   ActionData,
+  Actor,
   Change,
   Clock,
   EventAction,
@@ -14,10 +21,10 @@ import type {
   GridEvent,
   Reporter,
 } from '../../shared/types.ts'
-import { addWorkingTime, type WorkCalendar } from '../../shared/working-time.ts'
+import { addWorkingTime } from '../../shared/working-time.ts'
 import type { CityIndex } from '../city/city-index.ts'
 import { AppError, notFound } from '../errors.ts'
-import { IdempotencyConflict, type CommitListener, type Store } from '../store/store.ts'
+import { IdempotencyConflict, type CommitListener, type Decision, type Store } from '../store/store.ts'
 
 export interface ReportInput {
   category: string
@@ -37,6 +44,13 @@ export interface ActionInput extends ActionData {
 export interface ReportOptions {
   /** A region the report must lie in (the reporting token's scope): 403 before anything is written. */
   scope?: string
+  /** Who reports it (recorded on the change). */
+  actor?: Actor
+  /**
+   * History replayed by a system source (the simulator's backfill): `reportedAt` may lie further back
+   * than the report age limit. Never set for a client's report.
+   */
+  backfill?: boolean
 }
 
 export interface EventService {
@@ -45,7 +59,13 @@ export interface EventService {
     idempotencyKey?: string,
     opts?: ReportOptions,
   ): Promise<{ event: GridEvent; change: Change; created: boolean }>
-  act(id: string, input: ActionInput, at?: number): Promise<{ event: GridEvent; change: Change }>
+  /** `actor`: who acts (recorded on the change). */
+  act(
+    id: string,
+    input: ActionInput,
+    at?: number,
+    actor?: Actor,
+  ): Promise<{ event: GridEvent; change: Change }>
   /** Listen to committed changes, in seq order (the live stream hooks in here). Returns unsubscribe. */
   onChange(listener: CommitListener): () => void
 }
@@ -53,14 +73,31 @@ export interface EventService {
 export interface EventServiceDeps {
   store: Store
   clock: Clock
-  calendar: WorkCalendar
+  /** Deadlines and the return window count on the calendar of the event's category (`calendarOf`). */
+  calendars: CalendarSet
   city: CityIndex
+  /** 回退 only within this many working hours of the latest dispatch (RETURN_WINDOW_HOURS). */
+  returnWindowHours?: number
+  /**
+   * A report dated more than this many hours back is refused, so a closed period cannot silently
+   * change (REPORT_MAX_AGE_HOURS).
+   */
+  reportMaxAgeHours?: number
 }
 
 /** Allowed clock skew of a source's reportedAt into the future. */
 const FUTURE_SKEW_MS = 5 * 60_000
+export const DEFAULT_RETURN_WINDOW_HOURS = 2
+export const DEFAULT_REPORT_MAX_AGE_HOURS = 72
 
-export function createEventService({ store, clock, calendar, city }: EventServiceDeps): EventService {
+export function createEventService({
+  store,
+  clock,
+  calendars,
+  city,
+  returnWindowHours = DEFAULT_RETURN_WINDOW_HOURS,
+  reportMaxAgeHours = DEFAULT_REPORT_MAX_AGE_HOURS,
+}: EventServiceDeps): EventService {
   const resolveGrid = (input: ReportInput): string => {
     if (input.gridCode !== undefined) {
       const parsed = parseRegionCode(input.gridCode)
@@ -100,6 +137,12 @@ export function createEventService({ store, clock, calendar, city }: EventServic
           en: 'reportedAt lies in the future',
         })
       }
+      if (!opts.backfill && at < now - reportMaxAgeHours * 3_600_000) {
+        throw new AppError(422, 'invalid_field', {
+          zh: `上报时间早于 ${reportMaxAgeHours} 小时前：已结束时段的数据不能再补报`,
+          en: `reportedAt lies more than ${reportMaxAgeHours} hours in the past: a closed period cannot take late reports`,
+        })
+      }
       // The grid the report resolves to (from gridCode or the location) is what the scope bounds.
       const gridCode = resolveGrid(input)
       if (opts.scope && !isWithin(gridCode, opts.scope)) {
@@ -120,7 +163,7 @@ export function createEventService({ store, clock, calendar, city }: EventServic
           : {}),
       }
       try {
-        return await store.createEvent(payload, at, idempotencyKey)
+        return await store.createEvent(payload, at, idempotencyKey, opts.actor)
       } catch (err) {
         if (!(err instanceof IdempotencyConflict)) throw err
         throw new AppError(409, 'conflict', {
@@ -130,10 +173,12 @@ export function createEventService({ store, clock, calendar, city }: EventServic
       }
     },
 
-    async act(id, input, at = clock.now()) {
+    async act(id, input, at = clock.now(), actor) {
       const { action, ...fields } = input
-      const result = await store.mutateEvent(id, at, (current, at) => {
-        const t = transition(current, action, fields)
+      const decide = (current: GridEvent, at: number): Decision<Refusal> => {
+        // The category's calendar: its limit, its extensions and its return window count on it.
+        const calendar = calendarOf(calendars, current.category)
+        const t = transition(current, action, fields, { at, returnWindowHours, calendar })
         if (!t.ok) return { ok: false, refusal: t }
         const data: StoredChangeData = { ...fields }
         const limit = limitOf(current.category)
@@ -144,7 +189,8 @@ export function createEventService({ store, clock, calendar, city }: EventServic
             fields.until ?? addWorkingTime(Math.max(at, current.deadline ?? at), limit, calendar)
         }
         return { ok: true, action, status: t.status, data }
-      })
+      }
+      const result = await store.mutateEvent(id, at, decide, actor)
       if ('notFound' in result) throw notFound({ zh: `事件 ${id}`, en: `event ${id}` })
       if (!result.ok) {
         const r = result.refusal

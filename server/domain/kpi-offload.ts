@@ -15,6 +15,8 @@ export interface KpiWorkerData {
   cityFile: string
   calendar: WorkCalendar
   weights: ScoreWeights
+  /** 一日双巡's local midday, minutes after midnight (PATROL_MIDDAY). */
+  patrolMidday?: number
 }
 
 type Args<K extends 'kpis' | 'rankings'> = Parameters<KpiService[K]>

@@ -2,7 +2,9 @@
  * KPIs and rankings for a region and period, computed by the shared definitions over one
  * consistent store snapshot (so the values and the `seq` they belong to always match).
  */
+import { calendarSet } from '../../shared/calendars.ts'
 import { computeKpis, type KpiValues, type ScoreWeights } from '../../shared/kpis.ts'
+import { DEFAULT_PATROL_MIDDAY, hasTwoRounds, middayOf, type PatrolDay } from '../../shared/patrol.ts'
 import type { Clock, GridEvent } from '../../shared/types.ts'
 import { startOfLocalDay, type WorkCalendar } from '../../shared/working-time.ts'
 import type { CityIndex, RegionNode } from '../city/city-index.ts'
@@ -38,8 +40,8 @@ export interface KpiService {
     from: number,
     to: number,
   ): Promise<{ seq: number; rows: RankingRow[] }>
-  /** The local day [start, end) containing `at`. */
-  dayOf(at: number): { start: number; end: number }
+  /** The local day [start, end) containing `at`, and its midday for 一日双巡 (PATROL_MIDDAY). */
+  dayOf(at: number): PatrolDay
   /** Stop the worker thread, if the service has one. */
   close(): Promise<void>
 }
@@ -57,12 +59,16 @@ export function createKpiService(deps: {
   city: CityIndex
   weights: ScoreWeights
   offload?: KpiOffload
+  /** 一日双巡's local midday, minutes after local midnight (default 12:00). */
+  patrolMidday?: number
 }): KpiService {
   const { store, clock, calendar, city, weights, offload } = deps
+  const calendars = calendarSet(calendar)
   const tz = calendar.timeZone
   const dayOf = (at: number) => {
     const start = startOfLocalDay(at, tz)
-    return { start, end: startOfLocalDay(start + 36 * 3_600_000, tz) }
+    const midday = middayOf(start, tz, deps.patrolMidday ?? DEFAULT_PATROL_MIDDAY)
+    return { start, midday, end: startOfLocalDay(start + 36 * 3_600_000, tz) }
   }
 
   /** `events` are the snapshot's events of `node` (the whole snapshot when it is the region asked). */
@@ -75,10 +81,12 @@ export function createKpiService(deps: {
     now: number,
   ): KpiValues => {
     const grids = city.gridsOf(node.code)
+    // The rounds of the local day of `now` (the snapshot's day, read at `now` or as of it).
+    const day = dayOf(now)
     let twoRounds = 0
     let online = 0
     for (const g of grids) {
-      if ((snap.roundsByGrid.get(g.code) ?? 0) >= 2) twoRounds++
+      if (hasTwoRounds(snap.roundsByGrid.get(g.code) ?? [], day)) twoRounds++
       online += snap.onlineByGrid.get(g.code) ?? 0
     }
     return computeKpis({
@@ -86,7 +94,7 @@ export function createKpiService(deps: {
       from,
       to,
       now,
-      calendar,
+      calendars,
       weights,
       patrol: { grids: grids.length, gridsWithTwoRounds: twoRounds, onlineWorkers: online },
     })

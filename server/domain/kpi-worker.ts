@@ -27,6 +27,7 @@ const service = createKpiService({
   calendar: data.calendar,
   city: createCityIndex(loadCityFile(data.cityFile)),
   weights: data.weights,
+  ...(data.patrolMidday !== undefined ? { patrolMidday: data.patrolMidday } : {}),
 })
 
 async function answer(m: KpiWorkerRequest): Promise<KpiWorkerReply> {

@@ -18,6 +18,7 @@ export interface EventRow {
   dispatched_at: number | null
   deadline: number | null
   handled_at: number | null
+  late_handled: number
   closed_at: number | null
   cancelled_at: number | null
   department: string | null
@@ -35,6 +36,8 @@ export interface ChangeRow {
   grid_code: string
   action: Change['action']
   status: Change['status']
+  /** JSON of an `Actor`; null for changes logged before actors were recorded. */
+  actor: string | null
   data: string | null
 }
 
@@ -56,6 +59,7 @@ export function eventToRow(e: GridEvent): EventRow {
     dispatched_at: e.dispatchedAt,
     deadline: e.deadline,
     handled_at: e.handledAt,
+    late_handled: e.lateHandled ? 1 : 0,
     closed_at: e.closedAt,
     cancelled_at: e.cancelledAt,
     department: e.department,
@@ -85,6 +89,7 @@ export function eventFromRow(r: EventRow): GridEvent {
     dispatchedAt: r.dispatched_at === null ? null : Number(r.dispatched_at),
     deadline: r.deadline === null ? null : Number(r.deadline),
     handledAt: r.handled_at === null ? null : Number(r.handled_at),
+    lateHandled: Number(r.late_handled) === 1,
     closedAt: r.closed_at === null ? null : Number(r.closed_at),
     cancelledAt: r.cancelled_at === null ? null : Number(r.cancelled_at),
     department: r.department,
@@ -104,6 +109,7 @@ export function changeFromRow(r: ChangeRow): Change {
     gridCode: r.grid_code,
     action: r.action,
     status: r.status,
+    actor: r.actor ? (JSON.parse(r.actor) as Change['actor']) : null,
     ...(r.data ? { data: JSON.parse(r.data) as Change['data'] } : {}),
   }
 }

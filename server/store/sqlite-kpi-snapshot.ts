@@ -9,12 +9,25 @@
  */
 import Database from 'better-sqlite3'
 import { applyChange, initialState, type ReportPayload } from '../../shared/lifecycle.ts'
+import { DEFAULT_ROUND_OPTIONS } from '../../shared/patrol.ts'
 import type { GridEvent } from '../../shared/types.ts'
 import { changeFromRow, eventFromRow, type ChangeRow, type EventRow } from './rows.ts'
-import type { KpiSnapshot, Store } from './store.ts'
+import type { KpiSnapshot, SnapshotRound, Store } from './store.ts'
 
-/** A patrol run counts as a round once it has lasted this long (DESIGN.md §2). */
-const MIN_ROUND_MS = 15 * 60_000
+/** A patrol run counts as a round once it has lasted this long (DESIGN.md §2, shared/patrol.ts). */
+const MIN_ROUND_MS = DEFAULT_ROUND_OPTIONS.minMinutes * 60_000
+
+type RoundRow = { g: string; w: string; s: number; e: number }
+const roundsByGrid = (rows: RoundRow[]): Map<string, SnapshotRound[]> => {
+  const m = new Map<string, SnapshotRound[]>()
+  for (const r of rows) {
+    const round = { workerId: r.w, startedAt: r.s, endedAt: r.e }
+    const list = m.get(r.g)
+    if (list) list.push(round)
+    else m.set(r.g, [round])
+  }
+  return m
+}
 
 const countByGrid = (rows: { g: string }[]): Map<string, number> => {
   const m = new Map<string, number>()
@@ -34,6 +47,15 @@ export function kpiSnapshotOf(db: Database.Database) {
   }
   const lastSeq = (): number =>
     (st('SELECT COALESCE(MAX(seq), 0) AS s FROM changes').get() as { s: number }).s
+  /**
+   * The last change made at or before `at` (0 when none): the seq an as-of answer stands at. Walks
+   * the log back from its end, which stops soon for the recent instants asked about.
+   */
+  const seqAt = (at: number): number =>
+    (
+      st('SELECT seq FROM changes WHERE at <= ? ORDER BY seq DESC LIMIT 1').get(at) as
+        { seq: number } | undefined
+    )?.seq ?? 0
   const relevantEvents = (lo: string, hi: string, from: number, to: number, extra = '', ...args: number[]) =>
     (
       st(
@@ -47,10 +69,11 @@ export function kpiSnapshotOf(db: Database.Database) {
 
   const now = (region: string, from: number, to: number, day: Day, onlineSince: number): KpiSnapshot => {
     const [lo, hi] = [region, region + ':']
+    // The day's rounds are those started on it (ended_at >= started_at keeps the index's range).
     const roundRows = st(
-      `SELECT grid_code AS g, worker_id AS w, started_at AS s FROM patrol_rounds
-       WHERE grid_code >= ? AND grid_code < ? AND ended_at >= ? AND ended_at < ?`,
-    ).all(lo, hi, day.start, day.end) as { g: string; w: string; s: number }[]
+      `SELECT grid_code AS g, worker_id AS w, started_at AS s, ended_at AS e FROM patrol_rounds
+       WHERE grid_code >= ? AND grid_code < ? AND ended_at >= ? AND started_at >= ? AND started_at < ?`,
+    ).all(lo, hi, day.start, day.start, day.end) as RoundRow[]
     const online = st(
       `SELECT grid_code AS g, COUNT(*) AS n FROM workers
        WHERE grid_code >= ? AND grid_code < ? AND last_ping_at >= ? GROUP BY grid_code`,
@@ -62,8 +85,7 @@ export function kpiSnapshotOf(db: Database.Database) {
     return {
       seq: lastSeq(),
       events: relevantEvents(lo, hi, from, to),
-      roundsByGrid: countByGrid(roundRows),
-      roundKeys: roundRows.map((r) => `${r.w}|${r.s}`),
+      roundsByGrid: roundsByGrid(roundRows),
       onlineByGrid: new Map(online.map((r) => [r.g, r.n])),
       positions: positions.map((r) => ({ workerId: r.id, lat: r.lat, lng: r.lng, at: r.at })),
     }
@@ -91,12 +113,15 @@ export function kpiSnapshotOf(db: Database.Database) {
     const [lo, hi] = [region, region + ':']
     const events = relevantEvents(lo, hi, from, to, 'AND updated_at <= ?', at)
     foldedAt(lo, hi, at, events)
+    // Rounds as they stood at `at`: ended by then, or going on with a ping ≥ 15 min after their
+    // start by then; their extent up to `at` (its last ping by then decides no overlap differently:
+    // any other round counted by then started ≥ 15 min before `at`).
     const roundRows = st(
-      `SELECT r.grid_code AS g, r.worker_id AS w, r.started_at AS s FROM patrol_rounds r
-       WHERE r.grid_code >= ? AND r.grid_code < ? AND r.ended_at >= ? AND (r.ended_at <= ? OR
-         EXISTS (SELECT 1 FROM positions p WHERE p.worker_id = r.worker_id
+      `SELECT r.grid_code AS g, r.worker_id AS w, r.started_at AS s, MIN(r.ended_at, ?) AS e FROM patrol_rounds r
+       WHERE r.grid_code >= ? AND r.grid_code < ? AND r.ended_at >= ? AND r.started_at >= ? AND r.started_at < ?
+         AND (r.ended_at <= ? OR EXISTS (SELECT 1 FROM positions p WHERE p.worker_id = r.worker_id
                    AND p.at >= r.started_at + ? AND p.at <= ?))`,
-    ).all(lo, hi, day.start, at, MIN_ROUND_MS, at) as { g: string; w: string; s: number }[]
+    ).all(at, lo, hi, day.start, day.start, day.end, at, MIN_ROUND_MS, at) as RoundRow[]
     const pings = st(
       `SELECT p.worker_id AS id, w.grid_code AS g, p.lat AS lat, p.lng AS lng, MAX(p.at) AS at
        FROM positions p JOIN workers w ON w.id = p.worker_id
@@ -104,10 +129,9 @@ export function kpiSnapshotOf(db: Database.Database) {
        GROUP BY p.worker_id ORDER BY p.worker_id`,
     ).all(onlineSince, at, lo, hi) as { id: string; g: string; lat: number; lng: number; at: number }[]
     const snap: KpiSnapshot = {
-      seq: lastSeq(),
+      seq: seqAt(at),
       events,
-      roundsByGrid: countByGrid(roundRows),
-      roundKeys: roundRows.map((r) => `${r.w}|${r.s}`),
+      roundsByGrid: roundsByGrid(roundRows),
       onlineByGrid: countByGrid(pings),
       positions: pings.map((r) => ({ workerId: r.id, lat: r.lat, lng: r.lng, at: r.at })),
     }

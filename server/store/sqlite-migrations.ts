@@ -111,4 +111,33 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   UPDATE idempotency SET created_at = CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER);
   CREATE INDEX idempotency_created ON idempotency (created_at);
   `,
+  // 8 (issue 10, lifecycle rules): whether any handling of an event came after the deadline in force
+  //    when it was made (kept across rework), and who made each change (JSON Actor, null before).
+  //    The flag is backfilled from the log: a handle is late when its time is past the deadline set
+  //    by the last dispatch, extension or rework (a failed verify) before it that set one.
+  `
+  ALTER TABLE events ADD COLUMN late_handled INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE changes ADD COLUMN actor TEXT;
+  UPDATE events SET late_handled = 1 WHERE id IN (
+    SELECT h.event_id FROM changes h
+    WHERE h.action = 'handle' AND h.at > (
+      SELECT json_extract(d.data, '$.deadline') FROM changes d
+      WHERE d.event_id = h.event_id AND d.seq < h.seq
+        AND d.action IN ('dispatch', 'extend', 'verify')
+        AND json_extract(d.data, '$.deadline') IS NOT NULL
+      ORDER BY d.seq DESC LIMIT 1
+    )
+  );
+  `,
+  // 9 (issue 10, patrol rounds): each worker's open run of pings inside its own grid, persisted in
+  //    the same transaction as the pings so a restart mid-walk continues the same round
+  `
+  CREATE TABLE patrol_runs (
+    worker_id TEXT PRIMARY KEY,
+    grid_code TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    last_at INTEGER NOT NULL,
+    pings INTEGER NOT NULL
+  );
+  `,
 ]

@@ -6,7 +6,7 @@ import Database from 'better-sqlite3'
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
-import type { Change, GridEvent, PatrolRound, Position, Worker } from '../../shared/types.ts'
+import type { Actor, Change, GridEvent, PatrolRound, Position, Worker } from '../../shared/types.ts'
 import { applyChange, initialState, type ReportPayload } from '../../shared/lifecycle.ts'
 import {
   IDEMPOTENCY_TTL_MS,
@@ -21,6 +21,7 @@ import {
   type MutateResult,
   type Store,
   type StoreHealth,
+  type StoredRun,
 } from './store.ts'
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.ts'
 import { ownerOnlyFile } from './data-dir.ts'
@@ -45,6 +46,7 @@ const EVENT_COLUMNS = [
   'dispatched_at',
   'deadline',
   'handled_at',
+  'late_handled',
   'closed_at',
   'cancelled_at',
   'department',
@@ -191,7 +193,7 @@ export function createSqliteStore(file: string, opts: SqliteStoreOptions = {}): 
     (st('SELECT COALESCE(MAX(seq), 0) AS s FROM changes').get() as { s: number }).s
   const appendChange = (c: Change, payload?: ReportPayload): void => {
     st(
-      'INSERT INTO changes (seq, at, event_id, grid_code, action, status, data, payload) VALUES (?,?,?,?,?,?,?,?)',
+      'INSERT INTO changes (seq, at, event_id, grid_code, action, status, actor, data, payload) VALUES (?,?,?,?,?,?,?,?,?)',
     ).run(
       c.seq,
       c.at,
@@ -199,6 +201,7 @@ export function createSqliteStore(file: string, opts: SqliteStoreOptions = {}): 
       c.gridCode,
       c.action,
       c.status,
+      c.actor ? JSON.stringify(c.actor) : null,
       c.data ? JSON.stringify(c.data) : null,
       payload ? JSON.stringify(payload) : null,
     )
@@ -297,7 +300,7 @@ export function createSqliteStore(file: string, opts: SqliteStoreOptions = {}): 
       return () => listeners.delete(listener)
     },
 
-    async createEvent(payload: ReportPayload, at: number, idempotencyKey?: string) {
+    async createEvent(payload: ReportPayload, at: number, idempotencyKey?: string, actor?: Actor) {
       return run(() => {
         const fingerprint = JSON.stringify(payload)
         const usedAt = now()
@@ -326,6 +329,7 @@ export function createSqliteStore(file: string, opts: SqliteStoreOptions = {}): 
           gridCode: payload.gridCode,
           action: 'report',
           status: 'reported',
+          actor: actor ?? null,
         }
         const event = initialState(change, payload, id)
         insertEvent(event)
@@ -346,6 +350,7 @@ export function createSqliteStore(file: string, opts: SqliteStoreOptions = {}): 
       id: string,
       requestedAt: number,
       decide: (current: GridEvent, at: number) => Decision<R>,
+      actor?: Actor,
     ) {
       return run((): MutateResult<R> => {
         const current = getEvent(id)
@@ -361,6 +366,7 @@ export function createSqliteStore(file: string, opts: SqliteStoreOptions = {}): 
           gridCode: current.gridCode,
           action: d.action,
           status: d.status,
+          actor: actor ?? null,
           ...(d.data && Object.keys(d.data).length > 0 ? { data: d.data } : {}),
         }
         const event = applyChange(current, change)
@@ -504,6 +510,29 @@ export function createSqliteStore(file: string, opts: SqliteStoreOptions = {}): 
         )
         for (const r of rounds) s.run(r.workerId, r.gridCode, r.startedAt, r.endedAt, r.pings)
       })
+    },
+    async openRuns(workerIds) {
+      return read(() => {
+        const rows = st(
+          `SELECT worker_id AS workerId, grid_code AS gridCode, started_at AS startedAt, last_at AS lastAt, pings
+           FROM patrol_runs WHERE worker_id IN (SELECT value FROM json_each(?))`,
+        ).all(JSON.stringify(workerIds)) as StoredRun[]
+        return new Map(rows.map((r) => [r.workerId, r]))
+      })
+    },
+    async saveRuns(upserts, deletes) {
+      if (upserts.length === 0 && deletes.length === 0) return
+      return run(() => {
+        const up = st(
+          `INSERT OR REPLACE INTO patrol_runs (worker_id, grid_code, started_at, last_at, pings) VALUES (?,?,?,?,?)`,
+        )
+        for (const r of upserts) up.run(r.workerId, r.gridCode, r.startedAt, r.lastAt, r.pings)
+        const del = st('DELETE FROM patrol_runs WHERE worker_id = ?')
+        for (const id of deletes) del.run(id)
+      })
+    },
+    async pruneRuns(before) {
+      return run(() => st('DELETE FROM patrol_runs WHERE last_at < ?').run(before).changes)
     },
     async prunePositions(before) {
       return run(() => st('DELETE FROM positions WHERE at < ?').run(before).changes)

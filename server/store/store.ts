@@ -6,6 +6,7 @@
  * in the same transaction as the event's new state, so the events table is always a fold of the log.
  */
 import type {
+  Actor,
   Change,
   ChangeAction,
   EventAction,
@@ -17,6 +18,7 @@ import type {
   Worker,
 } from '../../shared/types.ts'
 import type { ReportPayload, StoredChangeData } from '../../shared/lifecycle.ts'
+import type { OpenRun, RoundSpan } from '../../shared/patrol.ts'
 
 /** What the caller decides, given the current state, inside the store's transaction. */
 export type Decision<R> =
@@ -82,14 +84,27 @@ export interface KpiSnapshot {
   seq: number
   /** Events of the region that any KPI of [from, to) or overdueOpen can count, and every open event. */
   events: GridEvent[]
-  /** Patrol rounds per grid on the local day [dayStart, dayEnd) (by their end). */
-  roundsByGrid: Map<string, number>
-  /** Those rounds' keys, `${workerId}|${startedAt}`. */
-  roundKeys: string[]
+  /**
+   * The patrol rounds per grid that started on the local day [day.start, day.end) (what 一日双巡,
+   * `hasTwoRounds` in shared/patrol.ts, needs), each worker's round with its extent so far (as of
+   * `at`: up to `at`).
+   */
+  roundsByGrid: Map<string, SnapshotRound[]>
   /** Workers per grid with a ping at or after `onlineSince`. */
   onlineByGrid: Map<string, number>
   /** Each worker's last ping at or after `onlineSince`. */
   positions: Position[]
+}
+
+/** A patrol round in a snapshot; `${workerId}|${startedAt}` identifies it as it grows. */
+export interface SnapshotRound extends RoundSpan {
+  workerId: string
+}
+
+/** A worker's open patrol run (shared/patrol.ts `OpenRun`), kept between pings and across restarts. */
+export interface StoredRun extends OpenRun {
+  workerId: string
+  gridCode: string
 }
 
 export interface Store {
@@ -118,17 +133,23 @@ export interface Store {
   /**
    * A key reused within IDEMPOTENCY_TTL_MS returns the first event; with a different payload it throws
    * IdempotencyConflict. After the TTL the key is free again: a reuse creates a new event.
+   * `actor` (who reports) is recorded on the report change (null without one).
    */
   createEvent(
     payload: ReportPayload,
     at: number,
     idempotencyKey?: string,
+    actor?: Actor,
   ): Promise<{ event: GridEvent; change: Change; created: boolean }>
-  /** `decide` gets the current state and the change's time: `at`, or the last change's if later. */
+  /**
+   * `decide` gets the current state and the change's time: `at`, or the last change's if later.
+   * `actor` (who acts) is recorded on the change (null without one).
+   */
   mutateEvent<R>(
     id: string,
     at: number,
     decide: (current: GridEvent, at: number) => Decision<R>,
+    actor?: Actor,
   ): Promise<MutateResult<R>>
   /** The payload of the event's `report` change (with the changes, the log alone rebuilds it). */
   reportPayload(id: string): Promise<ReportPayload | null>
@@ -162,7 +183,14 @@ export interface Store {
   upsertWorkers(workers: Worker[]): Promise<void>
   /** Bumps each worker's last ping; keeps the raw ping when `at >= keepRawAfter`. */
   insertPositions(positions: Position[], keepRawAfter: number): Promise<void>
+  /** Upserts rounds by (workerId, startedAt): a round is written as it grows. */
   insertRounds(rounds: PatrolRound[]): Promise<void>
+  /** The open patrol runs of these workers (those without one absent). */
+  openRuns(workerIds: string[]): Promise<Map<string, StoredRun>>
+  /** Upsert open runs and delete those of `deletes` (worker ids); in the batch of the pings that moved them. */
+  saveRuns(upserts: StoredRun[], deletes: string[]): Promise<void>
+  /** Deletes open runs whose last ping is before `before`; returns how many. */
+  pruneRuns(before: number): Promise<number>
   /** Deletes raw positions older than `before`; returns how many. */
   prunePositions(before: number): Promise<number>
   /** Deletes idempotency keys past IDEMPOTENCY_TTL_MS; returns how many. */

@@ -310,6 +310,8 @@ describe('events and the change log', () => {
     )
     expect(end.body).toEqual({ changes: [], next: last })
     expect(changes[0]).toMatchObject({ seq: 1, action: 'report', status: 'reported' })
+    // Every entry says who made it: an Actor, or null for a change made without one.
+    for (const c of changes) expect(c).toHaveProperty('actor')
     const dispatch = changes.find((c) => c.action === 'dispatch')!
     expect(dispatch.data?.department).toBeTruthy()
   })
@@ -431,6 +433,9 @@ describe('reporting and acting over HTTP', () => {
     for (let i = 1; i < tl.length; i++) expect(tl[i]!.seq).toBe(tl[i - 1]!.seq + 1)
     expect(tl[3]!.data).toMatchObject({ department: '环卫处' })
     expect(tl[9]!.data).toMatchObject({ satisfaction: 'satisfied' })
+    // Every step names the officer's token that took it.
+    for (const c of tl as (ApiChange & { actor: unknown })[])
+      expect(c.actor).toMatchObject({ kind: 'token', role: 'officer', id: expect.any(String) })
   })
 
   it('refuses forbidden moves with 409 and leaves the event and the log untouched', async () => {

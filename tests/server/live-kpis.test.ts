@@ -110,11 +110,12 @@ describe('kpis frames equal GET /api/v1/kpis at the same seq', () => {
   it('after lifecycle changes of every kind, patrol rounds and online pings', async () => {
     const before = frameCounts()
     const now = clock.now()
-    // Patrol: the grid's worker walks two rounds (17 minutes each) and is online now.
+    // Patrol: the grid's worker walks two rounds (17 minutes each), one starting before the local
+    // midday (10:00) and one after (14:52), and is online now (15:29).
     const worker = srv.system.city.workers().find((w) => w.gridCode === grid())!
     const [lng, lat] = gridNode().centroid
     const pings = [
-      ...Array.from({ length: 17 }, (_, i) => now - (60 - i) * MIN),
+      ...Array.from({ length: 17 }, (_, i) => now - (330 - i) * MIN),
       ...Array.from({ length: 17 }, (_, i) => now - (38 - i) * MIN),
       now - MIN,
     ].map((at) => ({ workerId: worker.id, lng, lat, at: iso8(at) }))

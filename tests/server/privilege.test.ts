@@ -117,7 +117,12 @@ describe('writes are checked against the token’s region', () => {
       { positions: [ping(mine.id), ping(theirs.id), ping('nobody')] },
     )
     expect(r.status).toBe(202)
-    expect(r.body).toEqual({ accepted: 1, unknownWorkers: ['nobody'], outOfScopeWorkers: [theirs.id] })
+    expect(r.body).toEqual({
+      accepted: 1,
+      unknownWorkers: ['nobody'],
+      outOfScopeWorkers: [theirs.id],
+      refused: [],
+    })
 
     const whole = await post<ErrorBody>('/api/v1/positions', scopedIngest, { positions: [ping(theirs.id)] })
     expect(whole.status).toBe(403)

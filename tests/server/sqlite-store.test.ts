@@ -13,8 +13,10 @@ import {
   type ReportPayload,
   type StoredChangeData,
 } from '../../shared/lifecycle.ts'
+import { calendarSet } from '../../shared/calendars.ts'
 import { mulberry32 } from '../../shared/random.ts'
-import type { ActionData, EventAction, GridEvent } from '../../shared/types.ts'
+import type { ActionData, Actor, EventAction, GridEvent } from '../../shared/types.ts'
+import { DEFAULT_CALENDAR } from '../../shared/working-time.ts'
 import { EVENT_ACTIONS } from '../../shared/types.ts'
 import { SQLITE_MIGRATIONS } from '../../server/store/sqlite-migrations.ts'
 import { createSqliteStore } from '../../server/store/sqlite-store.ts'
@@ -50,16 +52,24 @@ const payload = (n: number, extra: Partial<ReportPayload> = {}): ReportPayload =
   ...extra,
 })
 
+/** Natural time: the return window is plain arithmetic (2 hours after the latest dispatch). */
+const NATURAL = calendarSet(DEFAULT_CALENDAR).natural
+
 /** Act like the event service does: the lifecycle decides, dispatches and rework set a deadline. */
-function act(s: Store, id: string, at: number, action: EventAction, data: ActionData = {}) {
-  return s.mutateEvent(id, at, (current) => {
-    const t = transition(current, action, data)
-    if (!t.ok) return { ok: false, refusal: t }
-    const stored: StoredChangeData = { ...data }
-    if (action === 'dispatch' || (action === 'verify' && !data.passed)) stored.deadline = at + 4 * HOUR
-    if (action === 'extend') stored.deadline = data.until ?? (current.deadline ?? at) + 4 * HOUR
-    return { ok: true, action, status: t.status, data: stored }
-  })
+function act(s: Store, id: string, at: number, action: EventAction, data: ActionData = {}, actor?: Actor) {
+  return s.mutateEvent(
+    id,
+    at,
+    (current, at) => {
+      const t = transition(current, action, data, { at, returnWindowHours: 2, calendar: NATURAL })
+      if (!t.ok) return { ok: false, refusal: t }
+      const stored: StoredChangeData = { ...data }
+      if (action === 'dispatch' || (action === 'verify' && !data.passed)) stored.deadline = at + 4 * HOUR
+      if (action === 'extend') stored.deadline = data.until ?? (current.deadline ?? at) + 4 * HOUR
+      return { ok: true, action, status: t.status, data: stored }
+    },
+    actor,
+  )
 }
 
 /** Fields each action needs to be valid. */
@@ -187,6 +197,7 @@ describe('the change log', () => {
       gridCode: GRID,
       action: 'report',
       status: 'reported',
+      actor: null,
     })
     expect(b.change.seq).toBe(2)
     expect(a.event).toMatchObject({ seq: 1, status: 'reported', reportedAt: T0, updatedAt: T0 })
@@ -264,10 +275,18 @@ describe('the change log', () => {
       if (possible.length === 0) continue
       const action = rng.pick(possible)
       const data = action === 'verify' ? { passed: rng.next() < 0.7 } : DATA[action]
-      at += rng.int(30) * 60_000 + 1
+      at += rng.int(4) * 60_000 + 1
       const r = await act(store, id, at, action, data)
-      // evaluate is refused a second time; anything else the table allows goes through
-      if (!r.ok) expect(action).toBe('evaluate')
+      // evaluate is refused a second time, extend past the deadline, return past its window or the
+      // deadline; anything else the table allows goes through
+      if (!r.ok) {
+        const late =
+          (current.deadline !== null && at > current.deadline) ||
+          (action === 'return' && at > current.dispatchedAt! + 2 * HOUR)
+        expect(action === 'evaluate' || ((action === 'extend' || action === 'return') && late), action).toBe(
+          true,
+        )
+      }
     }
 
     const log = await store.listChanges(0, 100_000)
@@ -306,6 +325,83 @@ describe('the change log', () => {
       const folded = rest.reduce<GridEvent>((e, ch) => applyChange(e, ch), initialState(first!, p, id))
       expect(folded, id).toEqual(stored)
     }
+  })
+})
+
+describe('actors and lateness (issue 10)', () => {
+  const officer: Actor = { kind: 'token', id: 'jti-officer-1', role: 'officer' }
+  const sim: Actor = { kind: 'system', id: 'simulator', source: 'hotline' }
+
+  it('records the actor of a report and of each action in the log and the timeline; none is null', async () => {
+    const a = await store.createEvent(payload(1), T0, undefined, sim)
+    expect(a.change.actor).toEqual(sim)
+    const r = await act(store, a.event.id, T0 + HOUR, 'accept', {}, officer)
+    expect(r.ok && r.change.actor).toEqual(officer)
+    const none = await act(store, a.event.id, T0 + 2 * HOUR, 'file')
+    expect(none.ok && none.change.actor).toBeNull()
+    expect((await store.listChanges(0, 10)).map((c) => c.actor)).toEqual([sim, officer, null])
+    expect((await store.timeline(a.event.id)).map((c) => c.actor)).toEqual([sim, officer, null])
+    expect(peek<{ actor: string }>('SELECT actor FROM changes WHERE seq = 2').actor).toBe(
+      JSON.stringify(officer),
+    )
+  })
+
+  it('a repeated Idempotency-Key returns the first report change with its actor', async () => {
+    await store.createEvent(payload(1), T0, 'k', officer)
+    const again = await store.createEvent(payload(1), T0, 'k', sim)
+    expect(again.created).toBe(false)
+    expect(again.change.actor).toEqual(officer)
+  })
+
+  it('keeps a late handling late across a rework, in the events table', async () => {
+    const { event } = await store.createEvent(payload(1), T0)
+    await act(store, event.id, T0 + 1, 'accept')
+    await act(store, event.id, T0 + 2, 'file')
+    await act(store, event.id, T0 + 3, 'dispatch', { department: '环卫处' })
+    await act(store, event.id, T0 + 5 * HOUR, 'handle')
+    await act(store, event.id, T0 + 5 * HOUR + 1, 'verify', { passed: false })
+    await act(store, event.id, T0 + 6 * HOUR, 'handle')
+    expect(await store.getEvent(event.id)).toMatchObject({ status: 'handled', lateHandled: true })
+    expect(peek<{ l: number }>('SELECT late_handled AS l FROM events WHERE id = ?', event.id).l).toBe(1)
+  })
+
+  it('migration 8 backfills late_handled from the log of a file left at version 7; old changes have no actor', async () => {
+    await store.close()
+    file = join(dir.path, `store-${++fileNo}.sqlite`)
+    const old = new Database(file)
+    for (const step of SQLITE_MIGRATIONS.slice(0, 7)) old.exec(step)
+    old.exec('CREATE TABLE schema_version (version INTEGER NOT NULL); INSERT INTO schema_version VALUES (7)')
+    // E1: handled late, reworked, handled on time since. E2: extended, then handled before the new
+    // deadline (late against the first). E3: handled on time, reworked with no new deadline, handled late.
+    const ev = old.prepare(
+      `INSERT INTO events (id, seq, status, category, description, lat, lng, grid_code, source, reported_at, updated_at)
+       VALUES (?, 0, 'handled', 'CG0101', '', 29.37, 113.13, ?, 'patrol', ?, ?)`,
+    )
+    const ch = old.prepare(
+      'INSERT INTO changes (seq, at, event_id, grid_code, action, status, data) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    )
+    let seq = 0
+    const log = (id: string, at: number, action: string, status: string, data?: object) =>
+      ch.run(++seq, at, id, GRID, action, status, data ? JSON.stringify(data) : null)
+    for (const id of ['E1', 'E2', 'E3']) {
+      ev.run(id, GRID, T0, T0)
+      log(id, T0, 'report', 'reported')
+      log(id, T0 + 1, 'dispatch', 'dispatched', { department: '环卫处', deadline: T0 + HOUR })
+    }
+    log('E1', T0 + 2 * HOUR, 'handle', 'handled')
+    log('E1', T0 + 3 * HOUR, 'verify', 'dispatched', { passed: false, deadline: T0 + 10 * HOUR })
+    log('E1', T0 + 4 * HOUR, 'handle', 'handled')
+    log('E2', T0 + HOUR - 1, 'extend', 'dispatched', { deadline: T0 + 5 * HOUR })
+    log('E2', T0 + 4 * HOUR, 'handle', 'handled')
+    log('E3', T0 + HOUR / 2, 'handle', 'handled')
+    log('E3', T0 + HOUR / 2 + 1, 'verify', 'dispatched', { passed: false })
+    log('E3', T0 + 2 * HOUR, 'handle', 'handled')
+    old.close()
+    store = createSqliteStore(file)
+    expect(await store.migrate()).toBe(SQLITE_MIGRATIONS.length)
+    const got = await store.eventsByIds(['E1', 'E2', 'E3'])
+    expect(['E1', 'E2', 'E3'].map((id) => got.get(id)!.lateHandled)).toEqual([true, false, true])
+    expect((await store.listChanges(0, 100)).every((c) => c.actor === null)).toBe(true)
   })
 })
 

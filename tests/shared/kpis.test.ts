@@ -1,3 +1,4 @@
+import { calendarSet } from '../../shared/calendars.ts'
 import { describe, it, expect } from 'vitest'
 import {
   addEventToCounters,
@@ -20,7 +21,8 @@ function ev(id: string, o: Partial<GridEvent>): GridEvent {
     id,
     seq: 1,
     status: 'reported',
-    category: 'CG0101',
+    // 路灯损坏: an office-calendar category (disposal hours count Mon–Fri 08:30–12:00, 14:00–18:00).
+    category: 'CG0601',
     description: '',
     lat: 29.37,
     lng: 113.1,
@@ -32,6 +34,7 @@ function ev(id: string, o: Partial<GridEvent>): GridEvent {
     dispatchedAt: null,
     deadline: null,
     handledAt: null,
+    lateHandled: false,
     closedAt: null,
     cancelledAt: null,
     department: null,
@@ -72,6 +75,7 @@ const EVENTS: GridEvent[] = [
     ...dispatched('2026-11-24T09:00:00', '2026-11-24T10:00:00', {
       status: 'handled',
       handledAt: sh('2026-11-24T15:00:00'),
+      lateHandled: true,
       reworkCount: 1,
     }),
   }),
@@ -113,7 +117,7 @@ const PERIOD = {
 const input = (events: GridEvent[], o: Partial<KpiInput> = {}): KpiInput => ({
   events,
   ...PERIOD,
-  calendar: DEFAULT_CALENDAR,
+  calendars: calendarSet(DEFAULT_CALENDAR),
   patrol: { grids: 10, gridsWithTwoRounds: 7, onlineWorkers: 8 },
   ...o,
 })
@@ -249,6 +253,19 @@ describe('computeKpis', () => {
     expect(computeKpis(input([e])).avgDisposalHours).toBe(2)
   })
 
+  it("counts each event's disposal hours on its category's calendar", () => {
+    // Friday 17:00 → Monday 09:30: office 2 h (17–18, 08:30–09:30); the extended 7-day day
+    // 07:00–21:00 (暴露垃圾) 4 + 14 + 14 + 2.5 h; natural time (路面塌陷) 64.5 h.
+    const span = { status: 'handled' as const, handledAt: sh('2026-11-30T09:30:00') }
+    const at = (category: string) =>
+      computeKpis(
+        input([ev('x', { ...dispatched('2026-11-27T17:00:00', '2026-11-30T09:30:00', span), category })]),
+      ).avgDisposalHours
+    expect(at('CG0601')).toBe(2)
+    expect(at('CG0101')).toBe(34.5)
+    expect(at('CG0501')).toBe(64.5)
+  })
+
   it('accepts any iterable of events', () => {
     function* gen() {
       yield* EVENTS
@@ -257,8 +274,61 @@ describe('computeKpis', () => {
   })
 })
 
+describe('the rules where the lifecycle bends (issue 10)', () => {
+  it('a handling that was late stays late after a rework and an on-time re-handle', () => {
+    // Handled late, verification failed (new deadline), handled again before the new deadline.
+    const e = ev(
+      'x',
+      dispatched('2026-11-02T09:00:00', '2026-11-03T12:00:00', {
+        status: 'closed',
+        dispatchedAt: sh('2026-11-03T09:00:00'),
+        handledAt: sh('2026-11-03T10:00:00'),
+        closedAt: sh('2026-11-03T11:00:00'),
+        lateHandled: true,
+        reworkCount: 1,
+      }),
+    )
+    const v = computeKpis(input([e]))
+    expect([v.disposalRate, v.onTimeRate, v.reworkRate]).toEqual([1, 0, 1])
+  })
+
+  it('an event cancelled after its first dispatch leaves the cohort', () => {
+    // dispatched → returned → cancelled, in the period; still reported within it.
+    const cancelled = ev('x', {
+      reportedAt: sh('2026-11-02T08:00:00'),
+      status: 'cancelled',
+      firstDispatchedAt: sh('2026-11-02T09:00:00'),
+      cancelledAt: sh('2026-11-02T10:00:00'),
+      department: '环卫处',
+      returnCount: 1,
+    })
+    const kept = ev('y', dispatched('2026-11-02T09:00:00', '2026-11-02T12:00:00'))
+    const v = computeKpis(input([cancelled, kept]))
+    expect([v.reported, v.dispatched, v.disposalRate]).toEqual([2, 1, 0])
+  })
+
+  it('a cancellation retracts the event from the cohort of live counters', () => {
+    const ctx: KpiContext = { ...PERIOD, calendars: calendarSet(DEFAULT_CALENDAR) }
+    const filed = ev('x', {
+      status: 'filed',
+      firstDispatchedAt: sh('2026-11-02T09:00:00'),
+      department: '环卫处',
+      returnCount: 1,
+    })
+    const cancelled: GridEvent = { ...filed, status: 'cancelled', cancelledAt: sh('2026-11-02T10:00:00') }
+    const c = emptyKpiCounters()
+    for (const e of [...EVENTS, filed]) addEventToCounters(c, e, ctx)
+    expect(c.dispatched).toBe(5)
+    removeEventFromCounters(c, filed, ctx)
+    addEventToCounters(c, cancelled, ctx)
+    const patrol = { grids: 10, gridsWithTwoRounds: 7, onlineWorkers: 8 }
+    expect(kpisFromCounters(c, patrol)).toEqual(computeKpis(input([...EVENTS, cancelled])))
+    expect(c.dispatched).toBe(4)
+  })
+})
+
 describe('counters', () => {
-  const ctx: KpiContext = { ...PERIOD, calendar: DEFAULT_CALENDAR }
+  const ctx: KpiContext = { ...PERIOD, calendars: calendarSet(DEFAULT_CALENDAR) }
   const patrol = { grids: 10, gridsWithTwoRounds: 7, onlineWorkers: 8 }
 
   it('computeKpis equals folding counters by hand', () => {

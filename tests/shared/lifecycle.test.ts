@@ -1,6 +1,8 @@
 import { describe, it, expect } from 'vitest'
-import { applyChange, initialState, isOverdue, transition } from '../../shared/lifecycle.ts'
-import type { ReportPayload, StoredChangeData } from '../../shared/lifecycle.ts'
+import { calendarSet } from '../../shared/calendars.ts'
+import { applyChange, initialState, isOverdue, returnWindowEnd, transition } from '../../shared/lifecycle.ts'
+import type { ActionContext, ReportPayload, StoredChangeData } from '../../shared/lifecycle.ts'
+import { DEFAULT_CALENDAR } from '../../shared/working-time.ts'
 import { EVENT_ACTIONS, EVENT_STATUSES } from '../../shared/types.ts'
 import type { ActionData, Change, EventAction, EventStatus, GridEvent } from '../../shared/types.ts'
 
@@ -14,9 +16,28 @@ const payload: ReportPayload = {
   reporter: { name: '张三丰', phone: '13812341234' },
 }
 
+const HOUR = 3_600_000
+/** Natural time (every hour counts), so instants are plain arithmetic. */
+const NATURAL = calendarSet(DEFAULT_CALENDAR).natural
+/** An action taken at `at` with the default 2-working-hour return window on natural time. */
+const when = (at: number, o: Partial<ActionContext> = {}): ActionContext => ({
+  at,
+  returnWindowHours: 2,
+  calendar: NATURAL,
+  ...o,
+})
+
 function eventIn(status: EventStatus, extra: Partial<GridEvent> = {}): GridEvent {
   const base = initialState(
-    { seq: 1, at: 1000, eventId: 'e1', gridCode: payload.gridCode, action: 'report', status: 'reported' },
+    {
+      seq: 1,
+      at: 1000,
+      eventId: 'e1',
+      gridCode: payload.gridCode,
+      action: 'report',
+      status: 'reported',
+      actor: null,
+    },
     payload,
     'e1',
   )
@@ -56,7 +77,8 @@ describe('transition table', () => {
     for (const status of EVENT_STATUSES) {
       const expected = EXPECTED[action][status]
       it(`${action} on ${status} ${expected ? `leads to ${expected}` : 'is refused with invalid_transition'}`, () => {
-        const t = transition(eventIn(status, { deadline: 5000 }), action, FULL_DATA[action])
+        const e = eventIn(status, { deadline: 5000, dispatchedAt: 1000 })
+        const t = transition(e, action, FULL_DATA[action], when(2000))
         if (expected) expect(t).toEqual({ ok: true, status: expected })
         else {
           expect(t.ok).toBe(false)
@@ -71,41 +93,44 @@ describe('transition table', () => {
   }
 
   it('verify with passed false sends a handled event back to dispatched (rework)', () => {
-    expect(transition(eventIn('handled'), 'verify', { passed: false })).toEqual({
+    expect(transition(eventIn('handled'), 'verify', { passed: false }, when(2000))).toEqual({
       ok: true,
       status: 'dispatched',
     })
   })
 
   it('refuses a dispatch without a department as missing_field', () => {
-    const t = transition(eventIn('filed'), 'dispatch', {})
+    const t = transition(eventIn('filed'), 'dispatch', {}, when(2000))
     expect(t.ok === false && t.code).toBe('missing_field')
   })
 
   it('refuses a verify without passed as missing_field', () => {
-    const t = transition(eventIn('handled'), 'verify', {})
+    const t = transition(eventIn('handled'), 'verify', {}, when(2000))
     expect(t.ok === false && t.code).toBe('missing_field')
   })
 
   it('refuses an evaluate without satisfaction as missing_field', () => {
-    const t = transition(eventIn('closed'), 'evaluate', {})
+    const t = transition(eventIn('closed'), 'evaluate', {}, when(2000))
     expect(t.ok === false && t.code).toBe('missing_field')
   })
 
   it('refuses a second evaluation of the same event', () => {
-    const t = transition(eventIn('closed', { satisfaction: 'satisfied' }), 'evaluate', {
-      satisfaction: 'dissatisfied',
-    })
+    const t = transition(
+      eventIn('closed', { satisfaction: 'satisfied' }),
+      'evaluate',
+      { satisfaction: 'dissatisfied' },
+      when(2000),
+    )
     expect(t.ok === false && t.code).toBe('invalid_transition')
   })
 
   it('refuses an extension whose until is not later than the current deadline', () => {
-    const t = transition(eventIn('dispatched', { deadline: 5000 }), 'extend', { until: 5000 })
+    const t = transition(eventIn('dispatched', { deadline: 5000 }), 'extend', { until: 5000 }, when(2000))
     expect(t.ok === false && t.code).toBe('invalid_field')
   })
 
   it('accepts an extension without until (the server computes the new deadline)', () => {
-    expect(transition(eventIn('dispatched', { deadline: 5000 }), 'extend', {}).ok).toBe(true)
+    expect(transition(eventIn('dispatched', { deadline: 5000 }), 'extend', {}, when(2000)).ok).toBe(true)
   })
 })
 
@@ -118,10 +143,11 @@ function fold(reportedAt: number, steps: Array<[EventAction, number, StoredChang
     gridCode: payload.gridCode,
     action: 'report',
     status: 'reported',
+    actor: null,
   }
   let e = initialState(first, payload, 'e1')
   steps.forEach(([action, at, data = {}], i) => {
-    const t = transition(e, action, data)
+    const t = transition(e, action, data, when(at))
     if (!t.ok) throw new Error(`${action} refused: ${t.message.en}`)
     e = applyChange(e, {
       seq: i + 2,
@@ -130,6 +156,7 @@ function fold(reportedAt: number, steps: Array<[EventAction, number, StoredChang
       gridCode: e.gridCode,
       action,
       status: t.status,
+      actor: null,
       data,
     })
   })
@@ -162,6 +189,7 @@ describe('applyChange', () => {
       handledAt: 1000,
       closedAt: 1100,
       cancelledAt: null,
+      lateHandled: false,
       department: '环卫处',
       reworkCount: 1,
       extensionCount: 1,
@@ -209,6 +237,120 @@ describe('applyChange', () => {
       ['cancel', 250],
     ])
     expect(e).toMatchObject({ status: 'cancelled', cancelledAt: 250 })
+  })
+})
+
+describe('lateness across rework (issue 10 #1)', () => {
+  const DISPATCH: Array<[EventAction, number, StoredChangeData?]> = [
+    ['accept', 200],
+    ['file', 300],
+    ['dispatch', 400, { department: '环卫处', deadline: 1400 }],
+  ]
+
+  it('a report starts not late, and self_handle is never late', () => {
+    expect(fold(100, []).lateHandled).toBe(false)
+    expect(fold(100, [['self_handle', 10 * HOUR]]).lateHandled).toBe(false)
+  })
+
+  it('a handle at the deadline is on time, one after it is late', () => {
+    expect(fold(100, [...DISPATCH, ['handle', 1400]]).lateHandled).toBe(false)
+    expect(fold(100, [...DISPATCH, ['handle', 1401]]).lateHandled).toBe(true)
+  })
+
+  it('a late handle stays late after a failed verification and an on-time re-handle', () => {
+    const e = fold(100, [
+      ...DISPATCH,
+      ['handle', 2000],
+      ['verify', 2100, { passed: false, deadline: 5000 }],
+      ['handle', 2200],
+      ['verify', 2300, { passed: true }],
+    ])
+    expect(e).toMatchObject({ status: 'closed', handledAt: 2200, deadline: 5000, lateHandled: true })
+  })
+
+  it('a rework after an on-time handle judges the new handle against the new deadline', () => {
+    const onTime = fold(100, [
+      ...DISPATCH,
+      ['handle', 1000],
+      ['verify', 1100, { passed: false, deadline: 3000 }],
+      ['handle', 2900],
+    ])
+    expect(onTime.lateHandled).toBe(false)
+    const late = fold(100, [
+      ...DISPATCH,
+      ['handle', 1000],
+      ['verify', 1100, { passed: false, deadline: 3000 }],
+      ['handle', 3001],
+    ])
+    expect(late.lateHandled).toBe(true)
+  })
+
+  it('an extension moves the deadline a handle is judged against', () => {
+    const e = fold(100, [...DISPATCH, ['extend', 1300, { until: 9000, deadline: 9000 }], ['handle', 8000]])
+    expect(e.lateHandled).toBe(false)
+  })
+})
+
+describe('time-bound actions (issue 10 #2)', () => {
+  const dispatchedAt = 10 * HOUR
+  const open = eventIn('dispatched', { dispatchedAt, deadline: dispatchedAt + 4 * HOUR })
+
+  it('extend is allowed up to the deadline in force and refused after it with invalid_transition', () => {
+    expect(transition(open, 'extend', {}, when(open.deadline!)).ok).toBe(true)
+    const t = transition(open, 'extend', {}, when(open.deadline! + 1))
+    expect(t.ok).toBe(false)
+    if (!t.ok) {
+      expect(t.code).toBe('invalid_transition')
+      expect(t.message.zh).toContain('期限')
+      expect(t.message.en).toContain('deadline')
+    }
+  })
+
+  it('return is allowed within the window after the latest dispatch and refused after it', () => {
+    expect(transition(open, 'return', {}, when(dispatchedAt + 2 * HOUR)).ok).toBe(true)
+    const t = transition(open, 'return', {}, when(dispatchedAt + 2 * HOUR + 1))
+    expect(t.ok).toBe(false)
+    if (!t.ok) {
+      expect(t.code).toBe('invalid_transition')
+      expect(t.message.zh).toContain('2 个工作小时')
+      expect(t.message.en).toContain('2 working hours')
+    }
+  })
+
+  it('the return window is configurable', () => {
+    expect(transition(open, 'return', {}, when(dispatchedAt + 3 * HOUR, { returnWindowHours: 3 })).ok).toBe(
+      true,
+    )
+    expect(transition(open, 'return', {}, when(dispatchedAt + HOUR, { returnWindowHours: 0.5 })).ok).toBe(
+      false,
+    )
+  })
+
+  it('return is refused after the deadline even inside the window', () => {
+    const short = { ...open, deadline: dispatchedAt + HOUR }
+    expect(transition(short, 'return', {}, when(dispatchedAt + HOUR)).ok).toBe(true)
+    const t = transition(short, 'return', {}, when(dispatchedAt + HOUR + 1))
+    expect(t.ok === false && t.code).toBe('invalid_transition')
+  })
+
+  it('the window counts working hours on the calendar given (Friday 17:00 → Monday 09:30)', () => {
+    const friday = Date.parse('2026-11-27T17:00:00+08:00')
+    const e = eventIn('dispatched', { dispatchedAt: friday, deadline: friday + 7 * 24 * HOUR })
+    const office = { calendar: DEFAULT_CALENDAR }
+    expect(returnWindowEnd(e, 2, DEFAULT_CALENDAR)).toBe(Date.parse('2026-11-30T09:30:00+08:00'))
+    const saturday = Date.parse('2026-11-28T20:00:00+08:00')
+    expect(transition(e, 'return', {}, when(saturday, office)).ok).toBe(true)
+    const monday = Date.parse('2026-11-30T09:31:00+08:00')
+    expect(transition(e, 'return', {}, when(monday, office)).ok).toBe(false)
+  })
+
+  it('the window runs from the latest dispatch (a rework re-dispatch opens it again)', () => {
+    const reworked = eventIn('dispatched', {
+      firstDispatchedAt: dispatchedAt,
+      dispatchedAt: dispatchedAt + 10 * HOUR,
+      deadline: dispatchedAt + 20 * HOUR,
+    })
+    expect(transition(reworked, 'return', {}, when(dispatchedAt + 11 * HOUR)).ok).toBe(true)
   })
 })
 

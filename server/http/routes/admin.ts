@@ -80,18 +80,22 @@ export function adminRoutes(deps: AppDeps) {
     return { jti, expiresAt, region: region ?? null, revoked: false }
   }
 
-  /** The pings of a batch whose workers lie outside the token's region, and the rest. */
+  /** The pings of a batch whose workers lie outside the token's region, and the rest with their indexes. */
   function splitByScope(c: Context<AppEnv>, positions: Position[]) {
     const scope = c.get('principal').region
     const inside: Position[] = []
+    const indexes: number[] = []
     const outside = new Set<string>()
-    for (const p of positions) {
+    positions.forEach((p, i) => {
       const grid = gridOfWorker.get(p.workerId)
       // Unknown workers go on to the patrol service, which reports them as unknown.
       if (scope && grid !== undefined && !isWithin(grid, scope)) outside.add(p.workerId)
-      else inside.push(p)
-    }
-    return { inside, outside: [...outside] }
+      else {
+        inside.push(p)
+        indexes.push(i)
+      }
+    })
+    return { inside, indexes, outside: [...outside] }
   }
 
   return new Hono<AppEnv>()
@@ -138,7 +142,7 @@ export function adminRoutes(deps: AppDeps) {
     })
     .post('/positions', requireRole(deps.tokens, ['admin', 'ingest']), async (c) => {
       const body = parse(positionsSchema, await jsonBody(c), 'invalid_body')
-      const { inside, outside } = splitByScope(c, body.positions)
+      const { inside, indexes, outside } = splitByScope(c, body.positions)
       if (inside.length === 0)
         throw new AppError(
           403,
@@ -150,16 +154,24 @@ export function adminRoutes(deps: AppDeps) {
           { outOfScopeWorkers: outside },
         )
       const r = await deps.patrol.ingest(inside)
+      // Each refused ping by its index in the body (DESIGN.md §2: > 2 min ahead of the server clock).
+      const refused = r.refused.map((x) => ({ ...x, index: indexes[x.index]! }))
       if (r.accepted === 0)
         throw new AppError(
           422,
           'invalid_field',
-          { zh: '没有已知的网格员', en: 'no known worker in the batch' },
-          { unknownWorkers: r.unknownWorkers, outOfScopeWorkers: outside },
+          refused.length
+            ? {
+                zh: '没有可接收的定位：其时间超前服务器时钟，或网格员未知',
+                en: 'no ping of the batch was taken: dated ahead of the server clock, or of unknown workers',
+              }
+            : { zh: '没有已知的网格员', en: 'no known worker in the batch' },
+          { unknownWorkers: r.unknownWorkers, outOfScopeWorkers: outside, refused },
         )
-      // Pings of workers outside the scope are refused one by one and named, like unknown workers.
+      // Pings of workers outside the scope are refused one by one and named, like unknown workers;
+      // a ping of a known worker refused by the rules is listed with its index, code and reason.
       return c.json(
-        { accepted: r.accepted, unknownWorkers: r.unknownWorkers, outOfScopeWorkers: outside },
+        { accepted: r.accepted, unknownWorkers: r.unknownWorkers, outOfScopeWorkers: outside, refused },
         202,
       )
     })

@@ -68,34 +68,49 @@ const OPS: Op[] = [
   {
     method: 'get',
     path: '/api/v1/events/{id}',
-    summary: { zh: '事件详情与全流程时间线', en: 'One event with its timeline' },
+    summary: {
+      zh: '事件详情与全流程时间线（每步含操作者 actor）',
+      en: 'One event with its timeline (each step names its actor)',
+    },
     roles: 'admin, officer, leader',
   },
   {
     method: 'post',
     path: '/api/v1/events',
-    summary: { zh: '上报事件（支持 Idempotency-Key）', en: 'Report an event (honours Idempotency-Key)' },
+    summary: {
+      zh: '上报事件（支持 Idempotency-Key）；reportedAt 早于 REPORT_MAX_AGE_HOURS（默认 72）小时前返回 422 invalid_field',
+      en: 'Report an event (honours Idempotency-Key); a reportedAt more than REPORT_MAX_AGE_HOURS (default 72) hours back is 422 invalid_field',
+    },
     roles: 'admin, officer, ingest',
     body: reportEventSchema,
   },
   {
     method: 'post',
     path: '/api/v1/events/{id}/actions',
-    summary: { zh: '流程操作；非法流转返回 409', en: 'A lifecycle action; 409 for a forbidden move' },
+    summary: {
+      zh: '流程操作；非法流转返回 409 invalid_transition，包括期限之后的延期（extend），以及派遣后超过 RETURN_WINDOW_HOURS（默认 2）个工作小时或期限之后的回退（return）',
+      en: 'A lifecycle action; 409 invalid_transition for a forbidden move, including an extend after the deadline in force and a return more than RETURN_WINDOW_HOURS (default 2) working hours after the latest dispatch or after the deadline',
+    },
     roles: 'admin, officer, ingest',
     body: actionSchema,
   },
   {
     method: 'get',
     path: '/api/v1/changes',
-    summary: { zh: '持久变更日志（seq 连续递增）', en: 'The durable change log (gap-free seq)' },
+    summary: {
+      zh: '持久变更日志（seq 连续递增）；actor 为操作者：{kind:"token",id,role}（固定管理员令牌 id 为 admin）、{kind:"system",id:"simulator",source} 或 null（记录操作者之前的变更）',
+      en: 'The durable change log (gap-free seq); actor names who made each change: {kind:"token",id,role} (the fixed admin token has id admin), {kind:"system",id:"simulator",source}, or null (changes logged before actors were recorded)',
+    },
     roles: 'admin, officer, leader',
     query: changesQuerySchema,
   },
   {
     method: 'get',
     path: '/api/v1/kpis',
-    summary: { zh: '绩效指标（默认今日）', en: 'KPIs (default: today)' },
+    summary: {
+      zh: '绩效指标（默认今日）；?at= 按该时刻及之前的变更计算，未给时段时为 at 所在的本地自然日，seq 为 at 及之前的最后一条变更',
+      en: 'KPIs (default: today); ?at= counts the changes made at or before at, over the local day of at when no period is given, and seq is the last change at or before at',
+    },
     roles: 'any',
     query: kpisQuerySchema,
   },

@@ -6,7 +6,7 @@ import {
   eventsQuerySchema,
   reportEventSchema,
 } from '../../../shared/schemas.ts'
-import type { EventAction } from '../../../shared/types.ts'
+import type { Actor, Change, EventAction } from '../../../shared/types.ts'
 import type { Principal } from '../../auth/tokens.ts'
 import { AppError, notFound } from '../../errors.ts'
 import type { AppDeps, AppEnv } from '../context.ts'
@@ -24,6 +24,9 @@ function decodeCursor(cursor: string): { reportedAt: number; id: string } {
   return { reportedAt: Number(m[1]), id: m[2]! }
 }
 
+/** Who a request's token is, as recorded on the changes it makes (the fixed admin token is `admin`). */
+const actorOf = (p: Principal): Actor => ({ kind: 'token', id: p.jti ?? 'admin', role: p.role })
+
 /** Whether a principal may take `action`: an ingest source only those its token names. */
 const mayTake = (p: Principal, action: EventAction): boolean =>
   p.role !== 'ingest' || (p.actions ?? []).includes(action)
@@ -32,6 +35,8 @@ export function eventRoutes(deps: AppDeps) {
   const tz = deps.calendar.timeZone
   const readers = requireRole(deps.tokens, READERS)
   const writers = requireRole(deps.tokens, WRITERS)
+  /** A change of the log or a timeline, with who made it (null for changes logged before actors were). */
+  const change = (ch: Change) => ({ ...renderChange(ch, tz), actor: ch.actor })
   return new Hono<AppEnv>()
     .get('/events', readers, async (c) => {
       const q = parse(eventsQuerySchema, c.req.query(), 'invalid_query')
@@ -66,7 +71,7 @@ export function eventRoutes(deps: AppDeps) {
       const timeline = await deps.store.timeline(id)
       return c.json({
         ...renderEvent(e, c.get('principal').role, tz, deps.clock.now()),
-        timeline: timeline.map((ch) => renderChange(ch, tz)),
+        timeline: timeline.map(change),
       })
     })
     .post('/events', writers, async (c) => {
@@ -80,7 +85,10 @@ export function eventRoutes(deps: AppDeps) {
       const p = c.get('principal')
       // A key belongs to the principal that used it: another cannot read that event by guessing it.
       const scopedKey = key === undefined ? undefined : `${p.jti ?? 'admin'}:${key}`
-      const r = await deps.events.report(body, scopedKey, p.region ? { scope: p.region } : {})
+      const r = await deps.events.report(body, scopedKey, {
+        ...(p.region ? { scope: p.region } : {}),
+        actor: actorOf(p),
+      })
       return c.json(renderEvent(r.event, p.role, tz, deps.clock.now()), r.created ? 201 : 200)
     })
     .post('/events/:id/actions', writers, async (c) => {
@@ -94,7 +102,7 @@ export function eventRoutes(deps: AppDeps) {
       const current = await deps.store.getEvent(id)
       if (!current) throw notFound({ zh: `事件 ${id}`, en: `event ${id}` })
       assertRegionAllowed(c, current.gridCode)
-      const r = await deps.events.act(id, body)
+      const r = await deps.events.act(id, body, undefined, actorOf(c.get('principal')))
       return c.json(renderEvent(r.event, c.get('principal').role, tz, deps.clock.now()))
     })
     .get('/changes', readers, async (c) => {
@@ -103,9 +111,7 @@ export function eventRoutes(deps: AppDeps) {
       const rows = await deps.store.listChanges(q.after, q.limit)
       const last = rows.at(-1)
       return c.json({
-        changes: rows
-          .filter((ch) => !scope || ch.gridCode.startsWith(scope))
-          .map((ch) => renderChange(ch, tz)),
+        changes: rows.filter((ch) => !scope || ch.gridCode.startsWith(scope)).map(change),
         next: last ? last.seq : q.after,
       })
     })

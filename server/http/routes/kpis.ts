@@ -7,16 +7,33 @@ import { valuesForRole } from '../../../shared/privacy.ts'
 import type { AppDeps, AppEnv } from '../context.ts'
 import { ANY_ROLE, assertBoundedPeriod, assertRegionAllowed, parse, requireRole } from '../middleware.ts'
 
+const HOUR = 3_600_000
+
 export function kpiRoutes(deps: AppDeps) {
   const tz = deps.calendar.timeZone
   const iso = (ms: number) => formatIsoWithOffset(ms, tz)
   /** Default period: today (local). */
   const today = () => deps.kpis.dayOf(deps.clock.now())
+  /**
+   * The start of the local day `days` calendar days before the one containing `t` (days ≥ 0). Local
+   * days last 23–25 h where daylight saving changes, so the step lands at the middle of each day,
+   * never on a fixed 24 h from `t`.
+   */
+  const dayStartBefore = (t: number, days: number): number => {
+    let start = startOfLocalDay(t, tz)
+    for (let i = 0; i < days; i++) start = startOfLocalDay(start - 12 * HOUR, tz)
+    return start
+  }
+  /** The same local time one calendar day before `t`. */
+  const oneDayBefore = (t: number): number => {
+    const start = startOfLocalDay(t, tz)
+    return dayStartBefore(t, 1) + (t - start)
+  }
   /** Default ranking period: this month (local) up to the end of today. */
   const thisMonth = () => {
     const now = deps.clock.now()
     const day = Number(localDate(now, tz).slice(8, 10))
-    return { start: startOfLocalDay(now - (day - 1) * 86_400_000, tz), end: today().end }
+    return { start: dayStartBefore(now, day - 1), end: today().end }
   }
   const anyRole = requireRole(deps.tokens, ANY_ROLE)
   return new Hono<AppEnv>()
@@ -26,9 +43,10 @@ export function kpiRoutes(deps: AppDeps) {
       if (!node) throw notFound({ zh: `区域 ${q.region}`, en: `region ${q.region}` })
       assertRegionAllowed(c, q.region)
       const now = deps.clock.now()
-      const d = today()
-      const from = q.from ?? (q.to !== undefined ? q.to - 86_400_000 : d.start)
-      const to = q.to ?? (q.from !== undefined ? Math.max(from + 1, now) : d.end)
+      // Without a period: the local day of `at` up to `at` (DESIGN.md §2), or today.
+      const d = q.at !== undefined ? deps.kpis.dayOf(q.at) : today()
+      const from = q.from ?? (q.to !== undefined ? oneDayBefore(q.to) : d.start)
+      const to = q.to ?? (q.from !== undefined ? Math.max(from + 1, now) : q.at !== undefined ? q.at : d.end)
       assertBoundedPeriod({ from, to, at: q.at }, now)
       const r = await deps.kpis.kpis(q.region, from, to, q.at)
       return c.json({
