@@ -212,8 +212,14 @@ export function createLiveServer(o: LiveServerOptions) {
       cut(socket, 'replay failed', false)
     })
     run('replay', replay)
+    // One at a time per socket, so answers come in the order asked and the last subscribe wins (a
+    // flood's burst is answered before its cut, not dropped by it).
+    let subscribing = Promise.resolve()
     socket.on('subscribe', (req, ack) => {
-      if (typeof ack === 'function') run('subscribe', subscribe(socket, req, ack))
+      if (typeof ack !== 'function') return
+      subscribing = subscribing
+        .then(() => subscribe(socket, req, ack))
+        .catch((err: unknown) => report('subscribe', err))
     })
     socket.on('disconnect', () => {
       clearTimeout(expiryTimers.get(socket.id))

@@ -6,6 +6,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { Response, Snapshot } from '../../shared/live.ts'
+import { SUBSCRIBE_BURST } from '../../server/live/live-limits.ts'
 import { mintToken } from './helpers.ts'
 import {
   connectOutcome,
@@ -74,7 +75,9 @@ describe('subscribe', () => {
     await until(() => r.disconnects.length > 0, 'the flooding socket to be cut')
     const ok = answers.filter((x) => x.ok).length
     const limited = answers.filter((x) => !x.ok && x.error.code === 'rate_limited').length
-    expect(ok).toBeGreaterThan(0)
+    // Answered in the order asked: the burst's snapshots first, then the refusals, then the cut.
+    expect(ok).toBe(SUBSCRIBE_BURST)
+    expect(answers.slice(0, ok).every((x) => x.ok)).toBe(true)
     expect(limited).toBeGreaterThan(0)
     expect(ok + limited).toBe(answers.length)
     expect(answers.length).toBeLessThan(300)
