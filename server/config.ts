@@ -42,7 +42,7 @@ const schema = z.object({
     .string()
     .regex(/^\d{6}$/, 'CITY is a 6-digit district code')
     .default('430602'),
-  POSITION_RETENTION_DAYS: positive.max(3650).default(7),
+  POSITION_RETENTION_DAYS: positive.max(3650).default(8),
   HOLIDAYS: dateList.default([]),
   EXTRA_WORKDAYS: dateList.default([]),
   PATROL_MIDDAY: z

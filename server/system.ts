@@ -125,6 +125,7 @@ export async function createSystem(
     city,
     weights: config.weights,
     patrolMidday: config.patrolMidday,
+    positionRetentionDays: config.positionRetentionDays,
     offload: createKpiOffload({
       dbFile: join(config.dataDir, 'city-brain.sqlite'),
       cityFile: cityPath,

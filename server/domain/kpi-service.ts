@@ -61,6 +61,11 @@ export function createKpiService(deps: {
   offload?: KpiOffload
   /** 一日双巡's local midday, minutes after local midnight (default 12:00). */
   patrolMidday?: number
+  /**
+   * Days raw pings are kept (POSITION_RETENTION_DAYS): 在岗网格员 as of an instant whose five
+   * minutes before lie past it is unknown (null), not 0. Without it every past instant is answered.
+   */
+  positionRetentionDays?: number
 }): KpiService {
   const { store, clock, calendar, city, weights, offload } = deps
   const calendars = calendarSet(calendar)
@@ -104,23 +109,27 @@ export function createKpiService(deps: {
   const snapshot = (region: string, from: number, to: number, now: number, asOf?: number) =>
     store.kpiSnapshot(region, from, to, dayOf(now), now - ONLINE_WINDOW_MS, asOf)
 
+  /** The figures of `region` computed here, now or as they stood at `at`. */
+  const compute = async (region: string, from: number, to: number, now: number, at?: number) => {
+    const node = city.region(region)!
+    const t = at !== undefined && at < now ? at : now
+    const snap = await snapshot(region, from, to, t, t < now ? t : undefined)
+    return { region, from, to, at: t, seq: snap.seq, values: valuesFor(node, snap, snap.events, from, to, t) }
+  }
+
   return {
     dayOf,
     close: async () => offload?.close(),
     async kpis(region, from, to, at) {
-      if (offload) return offload.kpis(clock.now(), region, from, to, at)
-      const node = city.region(region)!
       const now = clock.now()
-      const t = at !== undefined && at < now ? at : now
-      const snap = await snapshot(region, from, to, t, t < now ? t : undefined)
-      return {
-        region,
-        from,
-        to,
-        at: t,
-        seq: snap.seq,
-        values: valuesFor(node, snap, snap.events, from, to, t),
-      }
+      const r = offload
+        ? await offload.kpis(now, region, from, to, at)
+        : await compute(region, from, to, now, at)
+      const kept = deps.positionRetentionDays
+      // The pings that made the figure then have been pruned since: it can no longer be told.
+      if (kept !== undefined && r.at < now && r.at - ONLINE_WINDOW_MS < now - kept * 86_400_000)
+        return { ...r, values: { ...r.values, onlineWorkers: null } }
+      return r
     },
     async rankings(level, from, to) {
       if (offload) return offload.rankings(clock.now(), level, from, to)

@@ -23,6 +23,8 @@ import { planNext } from './planner.ts'
 import { createDuty } from './rosters.ts'
 
 const MIN = 60_000
+/** Days back the history carries on-duty pings: the same time last week (较上周同期) and a margin. */
+const RECENT_DAYS = 8
 const DAY = 86_400_000
 const META_KEY = 'sim.until'
 
@@ -266,7 +268,10 @@ export function createSimulator(o: SimulatorOptions): Simulator {
       while (until < now && !signal?.aborted) {
         // Six-hour slices while catching up: fewer commits, same result as live one-hour slices.
         const to = Math.min(now, until + 6 * 60 * MIN)
-        const mode = now - to <= 2 * 3_600_000 ? 'live' : now - until <= 2 * DAY ? 'recent' : 'history'
+        // On-duty pings (every 4 min, inside the 5-min online window) for the last RECENT_DAYS: 在岗网格员
+        // as it stood yesterday and a week ago at this time (the wall's comparisons) is then a real figure.
+        const mode =
+          now - to <= 2 * 3_600_000 ? 'live' : now - until <= RECENT_DAYS * DAY ? 'recent' : 'history'
         events += await sliceRetrying(to, mode, signal)
         onProgress?.({ phase, done: until - started, total, events })
         await new Promise((r) => setImmediate(r))

@@ -208,6 +208,26 @@ describe('a 30-day backfill lives like a real district', () => {
     expect(parked).toBeGreaterThanOrEqual(0.01)
     expect(parked).toBeLessThanOrEqual(0.03)
   })
+
+  it('keeps on-duty pings for the comparisons: 在岗网格员 yesterday and a week ago at this time is like today’s', async () => {
+    const online = async (at: number) => {
+      const q = `region=${DISTRICT}&at=${isoQ(at)}`
+      const r = await call<{ values: { onlineWorkers: number | null } }>(system.app, `/api/v1/kpis?${q}`, {
+        token: officer,
+      })
+      expect(r.status).toBe(200)
+      return r.body.values.onlineWorkers
+    }
+    const today = (await online(FIXED_NOW))!
+    expect(today).toBeGreaterThan(100)
+    // Both Wednesdays, working days at 15:30: a like day has a like number on duty.
+    for (const back of [DAY, 7 * DAY]) {
+      const then = await online(FIXED_NOW - back)
+      expect(then, `${back / DAY} d back`).not.toBeNull()
+      expect(then! / today, `${back / DAY} d back: ${then} vs ${today}`).toBeGreaterThan(0.75)
+      expect(then! / today, `${back / DAY} d back: ${then} vs ${today}`).toBeLessThan(1.33)
+    }
+  })
 })
 
 describe('duty rosters', () => {

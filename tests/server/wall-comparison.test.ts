@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { KpiValues } from '../../shared/kpis.ts'
-import { ADMIN_TOKEN, call, createTestSystem, mintToken } from './helpers.ts'
+import { ADMIN_TOKEN, call, createTestSystem, mintToken, testConfig } from './helpers.ts'
 
 const MONDAY = Date.parse('2026-11-30T09:30:00+08:00')
 
@@ -80,5 +80,66 @@ describe('GET /api/v1/comparison', () => {
   it('refuses an unknown region', async () => {
     const r = await call(t.system.app, '/api/v1/comparison?region=999999', { token: leader })
     expect(r.status).toBe(404)
+  })
+})
+
+/**
+ * 在岗网格员 as it stood at a past instant needs the raw pings of the five minutes before it. The
+ * default retention keeps those of the same time last week (the Monday comparison); past the
+ * retention the figure is unknown (null, shown as —), never a 0 that makes today look like a leap.
+ */
+describe('the comparison of 在岗网格员', () => {
+  const lastMondayPing = async (env: Record<string, string>) => {
+    const s = await createTestSystem({ now: Date.parse('2026-11-23T09:28:00+08:00'), env })
+    const worker = s.system.city.workers()[0]!
+    const grid = s.system.city.gridsOf('430602').find((g) => g.code === worker.gridCode)!
+    const r = await call(s.system.app, '/api/v1/positions', {
+      token: ADMIN_TOKEN,
+      body: {
+        positions: [
+          {
+            workerId: worker.id,
+            lat: grid.centroid[1],
+            lng: grid.centroid[0],
+            at: '2026-11-23T09:28:00+08:00',
+          },
+        ],
+      },
+    })
+    expect(r.status).toBe(202)
+    s.clock.set(MONDAY)
+    // The hourly housekeeping has run since: raw pings past the retention are gone.
+    const days = testConfig(s.dataDir, env).positionRetentionDays
+    await s.system.store.prunePositions(MONDAY - days * 86_400_000)
+    return s
+  }
+
+  it('by default counts last Monday 09:30 from the pings kept since', async () => {
+    const s = await lastMondayPing({ SIMULATE: '0' })
+    try {
+      const r = await call<Comparison>(s.system.app, '/api/v1/comparison', { token: ADMIN_TOKEN })
+      expect(r.body.basis).toBe('last_week')
+      expect(r.body.values.onlineWorkers).toBe(1)
+    } finally {
+      await s.cleanup()
+    }
+  })
+
+  it('past the raw-ping retention is unknown (null), in the comparison and in kpis?at=', async () => {
+    const s = await lastMondayPing({ SIMULATE: '0', POSITION_RETENTION_DAYS: '3' })
+    try {
+      const r = await call<Comparison>(s.system.app, '/api/v1/comparison', { token: ADMIN_TOKEN })
+      expect(r.body.values.onlineWorkers).toBeNull()
+      const q = new URLSearchParams({ region: '430602', at: '2026-11-23T09:30:00+08:00' })
+      const k = await call<Comparison>(s.system.app, `/api/v1/kpis?${q}`, { token: ADMIN_TOKEN })
+      expect(k.status).toBe(200)
+      expect(k.body.values.onlineWorkers).toBeNull()
+      // Within the retention the figure stands.
+      const recent = new URLSearchParams({ region: '430602', at: '2026-11-29T09:30:00+08:00' })
+      const k2 = await call<Comparison>(s.system.app, `/api/v1/kpis?${recent}`, { token: ADMIN_TOKEN })
+      expect(k2.body.values.onlineWorkers).toBe(0)
+    } finally {
+      await s.cleanup()
+    }
   })
 })
