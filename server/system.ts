@@ -28,12 +28,15 @@ import { createSimulator, type SimProgress, type Simulator } from './sim/simulat
 import { createFaultReporter, startHousekeeping } from './faults.ts'
 import { lockDataDir } from './store/data-dir.ts'
 import { createSqliteStore } from './store/sqlite-store.ts'
+import { createChangeFeed, type ChangeFeed } from './store/change-feed.ts'
 import type { Store } from './store/store.ts'
 
 const here = dirname(fileURLToPath(import.meta.url))
 
 export interface System {
   store: Store
+  /** The change log as this process follows it (the live stream and the metrics hear it here). */
+  feed: ChangeFeed
   city: CityIndex
   clock: Clock
   events: EventService
@@ -148,7 +151,8 @@ export async function createSystem(
     help: 'Simulator lag behind the clock',
     registers: [registry],
   })
-  events.onChange((ch) => lastSeq.set(ch.seq))
+  const feed = createChangeFeed(store, { onError: (err) => faults.report('feed', err) })
+  feed.subscribe((items) => lastSeq.set(items.at(-1)!.change.seq))
 
   let ready = !config.simulate
   let startup: StartupProgress | null = null
@@ -210,7 +214,7 @@ export async function createSystem(
   })
   const startLive = async (): Promise<void> => {
     if (!live) return
-    await live.start({ onChange: events.onChange, onIngest: patrol.onIngest })
+    await live.start({ feed, onIngest: patrol.onIngest })
   }
   // Hourly; after a failure, or while the store fails, sooner: a successful write clears the failure.
   const stopHousekeeping = startHousekeeping({
@@ -228,6 +232,7 @@ export async function createSystem(
 
   return {
     store,
+    feed,
     city,
     clock,
     events,
@@ -289,6 +294,7 @@ export async function createSystem(
       // 3. Close the live transports (no disconnect packet: the clients reconnect by themselves),
       // then wait for the requests in flight to be answered.
       await live?.close()
+      await feed.stop()
       await closed
       clearInterval(idle)
       await kpis.close()

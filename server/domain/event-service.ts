@@ -24,7 +24,7 @@ import type {
 import { addWorkingTime } from '../../shared/working-time.ts'
 import type { CityIndex } from '../city/city-index.ts'
 import { AppError, notFound } from '../errors.ts'
-import { IdempotencyConflict, type CommitListener, type Decision, type Store } from '../store/store.ts'
+import { IdempotencyConflict, type Decision, type Store } from '../store/store.ts'
 
 export interface ReportInput {
   category: string
@@ -66,8 +66,6 @@ export interface EventService {
     at?: number,
     actor?: Actor,
   ): Promise<{ event: GridEvent; change: Change }>
-  /** Listen to committed changes, in seq order (the live stream hooks in here). Returns unsubscribe. */
-  onChange(listener: CommitListener): () => void
 }
 
 export interface EventServiceDeps {
@@ -198,7 +196,5 @@ export function createEventService({
       }
       return result
     },
-
-    onChange: (listener) => store.onCommitted(listener),
   }
 }

@@ -1,6 +1,9 @@
 /**
  * What a tick broadcasts: alerts to the change rooms, KPI and grid frames to the aggregate rooms
- * (`agg:<role>:<region>`, each role's frame filtered for it), and the batched positions.
+ * (`agg:<role>:<region>`, each role's frame filtered for it), and the batched positions. Every frame
+ * is computed from this process's own state and goes to this process's own sockets only
+ * (`nsp.local`): under the Redis adapter every process computes it for its own clients, so none
+ * gets a frame twice.
  */
 import type { Namespace } from 'socket.io'
 import type {
@@ -32,9 +35,9 @@ export function emitAlerts(
 ): void {
   const roomsOf = (grid: string) => [...changeRooms(grid, 'full'), ...changeRooms(grid, 'masked')]
   for (const a of t.overdue)
-    ctx.nsp.to(roomsOf(a.event.gridCode)).emit('alert', overdueAlert(a.event, a.at, ctx.tz))
+    ctx.nsp.local.to(roomsOf(a.event.gridCode)).emit('alert', overdueAlert(a.event, a.at, ctx.tz))
   for (const s of t.surges)
-    ctx.nsp.to(roomsOf(s.gridCode)).emit('alert', {
+    ctx.nsp.local.to(roomsOf(s.gridCode)).emit('alert', {
       kind: 'surge',
       at: formatIsoWithOffset(s.at, ctx.tz),
       gridCode: s.gridCode,
@@ -63,7 +66,7 @@ export function emitAggregates(ctx: TickContext, lastKpis: Map<string, string>):
     const key = JSON.stringify(mine.values)
     if (lastKpis.get(room) !== key) {
       lastKpis.set(room, key)
-      ctx.nsp.to(room).emit('kpis', mine)
+      ctx.nsp.local.to(room).emit('kpis', mine)
     }
     let changed = grids.get(region)
     if (!changed) {
@@ -71,7 +74,7 @@ export function emitAggregates(ctx: TickContext, lastKpis: Map<string, string>):
       grids.set(region, changed)
     }
     if (changed.length)
-      ctx.nsp.to(room).emit('grids', {
+      ctx.nsp.local.to(room).emit('grids', {
         seq: ctx.state.seq,
         region,
         at: formatIsoWithOffset(ctx.now, ctx.tz),
@@ -88,7 +91,8 @@ export function emitPositions(ctx: TickContext, pending: Map<string, Position>):
     if (!room.startsWith('pos:')) continue
     const scope = room.slice(4)
     const mine = [...pending.values()].filter((p) => (gridOfWorker.get(p.workerId) ?? '').startsWith(scope))
-    if (mine.length) ctx.nsp.to(room).emit('positions', encodePositions(mine, workerIndex, ctx.now, ctx.tz))
+    if (mine.length)
+      ctx.nsp.local.to(room).emit('positions', encodePositions(mine, workerIndex, ctx.now, ctx.tz))
   }
   pending.clear()
 }

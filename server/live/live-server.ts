@@ -24,6 +24,7 @@ import type {
 import type { Change, Clock, GridEvent, PatrolRound, Position } from '../../shared/types.ts'
 import type { TokenService } from '../auth/tokens.ts'
 import type { CityIndex } from '../city/city-index.ts'
+import type { ChangeFeed } from '../store/change-feed.ts'
 import type { Store } from '../store/store.ts'
 import { emitAggregates, emitAlerts, emitPositions } from './broadcast.ts'
 import { changeFrame } from './frames.ts'
@@ -155,12 +156,11 @@ export function createLiveServer(o: LiveServerOptions) {
   })
 
   /**
-   * The last committed seq: every change up to it has been emitted to the live rooms (changes are
-   * announced synchronously at COMMIT). A restored store may be behind a client's `since`: then the
-   * head, not the client, is the truth.
+   * The feed's position: every change up to it has been emitted to this process's live rooms, and
+   * none after it (the replay hands a socket over there: nothing twice, nothing missed).
    */
-  let committed = 0
-  const headSeq = () => Math.max(committed, o.state.seq)
+  let feed: ChangeFeed | null = null
+  const headSeq = () => feed?.position ?? 0
 
   const changeRooms = (grid: string, audience: 'full' | 'masked') =>
     ancestors(grid).map((r) => `chg:${audience}:${r}`)
@@ -207,7 +207,12 @@ export function createLiveServer(o: LiveServerOptions) {
       }
       arm()
     }
-    const replay = catchUp(socket, meter, { ...o, maxBytes, headSeq }).catch((err: unknown) => {
+    const replay = catchUp(socket, meter, {
+      ...o,
+      maxBytes,
+      headSeq,
+      caughtUp: () => feed?.caughtUp() ?? Promise.resolve(),
+    }).catch((err: unknown) => {
       report('replay', err)
       cut(socket, 'replay failed', false)
     })
@@ -229,11 +234,12 @@ export function createLiveServer(o: LiveServerOptions) {
     })
   })
 
+  /** Every process follows the log itself: its frames go to its own sockets only (`nsp.local`). */
   function onChange(change: Change, event: GridEvent): void {
-    if (change.seq > committed) committed = change.seq
     snapshots.remember(change, event)
-    nsp.to(changeRooms(change.gridCode, 'full')).emit('change', changeFrame(change, event, 'full', tz))
-    nsp.to(changeRooms(change.gridCode, 'masked')).emit('change', changeFrame(change, event, 'masked', tz))
+    const local = nsp.local
+    local.to(changeRooms(change.gridCode, 'full')).emit('change', changeFrame(change, event, 'full', tz))
+    local.to(changeRooms(change.gridCode, 'masked')).emit('change', changeFrame(change, event, 'masked', tz))
   }
 
   function onIngest(positions: Position[]): void {
@@ -301,15 +307,21 @@ export function createLiveServer(o: LiveServerOptions) {
 
   return {
     io,
-    /** Build the live state from the store, hook into commits and start ticking. */
+    /**
+     * Follow the change feed (started here at the log's head if it is not running), build the live
+     * state from the store and start ticking.
+     */
     async start(hooks: {
-      onChange: (l: (c: Change, e: GridEvent, p: GridEvent | null) => void) => () => void
+      feed: ChangeFeed
       onIngest: (l: (p: Position[], r: PatrolRound[]) => void) => () => void
     }): Promise<void> {
+      feed = hooks.feed
       unsubscribe.push(
-        hooks.onChange((c, e, p) => {
-          o.state.applyChange(c, e, p)
-          onChange(c, e)
+        hooks.feed.subscribe((items) => {
+          for (const { change, event } of items) {
+            o.state.applyChange(change, event)
+            onChange(change, event)
+          }
         }),
         hooks.onIngest((p, r) => {
           o.state.applyIngest(p, r)
@@ -319,6 +331,7 @@ export function createLiveServer(o: LiveServerOptions) {
           for (const s of nsp.sockets.values()) if (s.data.jti === jti) s.disconnect(true)
         }),
       )
+      hooks.feed.start(await o.store.lastSeq())
       await o.state.rebuild()
       // The last changes before this start, from the log (those committed meanwhile are in already).
       const before = await o.store.listChanges(Math.max(0, headSeq() - RECENT_KEEP), RECENT_KEEP)

@@ -122,15 +122,17 @@ export function createLiveState(deps: {
     m.set(k, (m.get(k) ?? 0) + d)
   }
 
-  function applyChange(change: Change, event: GridEvent, previous: GridEvent | null): void {
+  /** A change from the feed, in seq order; the event's previous state is the one held here. */
+  function applyChange(change: Change, event: GridEvent): void {
     if (buffered) {
-      buffered.push(() => applyChange(change, event, previous))
+      buffered.push(() => applyChange(change, event))
       return
     }
     if (change.seq <= seq) return
     seq = change.seq
     track(event, clock.now())
-    if (previous && isOpen(previous)) bump(openByGrid, previous.gridCode, -1)
+    const previous = open.get(event.id)
+    if (previous) bump(openByGrid, previous.gridCode, -1)
     if (isOpen(event)) {
       bump(openByGrid, event.gridCode, 1)
       open.set(event.id, event)

@@ -18,7 +18,13 @@ const REPLAY_PAGE = 500
 export async function catchUp(
   socket: LiveSocket,
   meter: OutputMeter,
-  d: { store: Store; timeZone: string; maxBytes: number; headSeq: () => number },
+  d: {
+    store: Store
+    timeZone: string
+    maxBytes: number
+    headSeq: () => number
+    caughtUp: () => Promise<void>
+  },
 ): Promise<void> {
   const audience = audienceOf(socket.data.role)
   if (!audience) {
@@ -27,10 +33,21 @@ export async function catchUp(
     return
   }
   socket.data.replaying = true
+  // A client ahead of this process's feed (it was served by a process further along): wait for the
+  // feed to catch up with the log; if it is still ahead then, the store was restored behind it and
+  // the head, not the client, is the truth.
+  if (socket.data.sent > d.headSeq()) {
+    await d.caughtUp()
+    if (!socket.connected) return
+    if (socket.data.sent > d.headSeq()) socket.data.sent = d.headSeq()
+  }
   for (;;) {
     const page = await d.store.listChanges(socket.data.sent, REPLAY_PAGE)
     if (!socket.connected) return
-    const inScope = page.filter((c) => c.gridCode.startsWith(socket.data.scope))
+    // Only what the feed has emitted to the rooms already: what lies beyond comes from the rooms.
+    const head = d.headSeq()
+    const upTo = page.filter((c) => c.seq <= head)
+    const inScope = upTo.filter((c) => c.gridCode.startsWith(socket.data.scope))
     const events = await d.store.eventsByIds(inScope.map((c) => c.eventId))
     for (const c of inScope) {
       if (!socket.connected) return
@@ -39,11 +56,10 @@ export async function catchUp(
       if (meter.pending() > d.maxBytes / 2) await meter.below(d.maxBytes / 4)
     }
     if (!socket.connected) return
-    if (page.length > 0) socket.data.sent = page.at(-1)!.seq
-    // No await between this check and the join: nothing can commit in between.
-    // The head, not the live state's seq: while the state rebuilds (start, a new day) it lags
-    // behind changes already committed, sent by replay and emitted to the rooms.
-    if (page.length < REPLAY_PAGE && socket.data.sent >= d.headSeq()) {
+    if (upTo.length > 0) socket.data.sent = upTo.at(-1)!.seq
+    // No await between this check and the join: the feed cannot emit in between. The log is
+    // gap-free, so the socket holds every change up to `sent`; at the feed's position it is live.
+    if (socket.data.sent >= d.headSeq()) {
       socket.data.sent = d.headSeq()
       socket.join([`chg:${audience}:${socket.data.scope}`, `pos:${socket.data.scope}`])
       socket.data.replaying = false

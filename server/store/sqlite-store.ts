@@ -73,8 +73,16 @@ export interface SqliteStoreOptions {
 /** SQLite's own busy handler only rides out a moment's contention; longer waits are `whenFree`'s. */
 const ENGINE_BUSY_MS = 10
 
+/**
+ * The SQLite store, with what only one process on one file can promise: `onCommitted` hears every
+ * change synchronously right after its COMMIT (its own tests use it; the system follows the log).
+ */
+export interface SqliteStore extends Store {
+  onCommitted(listener: CommitListener): () => void
+}
+
 /** Open (creating if needed) the SQLite store at `file` (":memory:" for tests). */
-export function createSqliteStore(file: string, opts: SqliteStoreOptions = {}): Store {
+export function createSqliteStore(file: string, opts: SqliteStoreOptions = {}): SqliteStore {
   const busyTimeoutMs = opts.busyTimeoutMs ?? 5000
   const now = opts.now ?? Date.now
   const onError = opts.onError ?? ((op: string, err: unknown) => console.error(`store: ${op} failed:`, err))
@@ -100,6 +108,7 @@ export function createSqliteStore(file: string, opts: SqliteStoreOptions = {}): 
   let deferred: (() => void)[] = []
   let undo: (() => void)[] = []
   const listeners = new Set<CommitListener>()
+  const appended = new Set<() => void>()
   const report = (op: string, err: unknown): void => {
     try {
       onError(op, err)
@@ -113,6 +122,14 @@ export function createSqliteStore(file: string, opts: SqliteStoreOptions = {}): 
     const fns = deferred
     uncommitted = []
     deferred = []
+    if (done.length)
+      for (const l of appended) {
+        try {
+          l()
+        } catch (err) {
+          report('listener', err)
+        }
+      }
     for (const args of done)
       for (const l of listeners) {
         try {
@@ -218,7 +235,7 @@ export function createSqliteStore(file: string, opts: SqliteStoreOptions = {}): 
   // The KPI snapshot reads exist once, shared with the KPI worker's read-only connection.
   const snapshotOf = kpiSnapshotOf(db)
 
-  const store: Store = {
+  const store: SqliteStore = {
     kind: 'sqlite',
     async migrate() {
       const latest = SQLITE_MIGRATIONS.length
@@ -298,6 +315,10 @@ export function createSqliteStore(file: string, opts: SqliteStoreOptions = {}): 
     onCommitted(listener) {
       listeners.add(listener)
       return () => listeners.delete(listener)
+    },
+    onAppended(listener) {
+      appended.add(listener)
+      return () => appended.delete(listener)
     },
 
     async createEvent(payload: ReportPayload, at: number, idempotencyKey?: string, actor?: Actor) {

@@ -115,10 +115,12 @@ export interface Store {
   /** Run `fn` in one transaction: every write inside commits together (used for bulk work). */
   batch<T>(fn: () => Promise<T>): Promise<T>
   /**
-   * Hear every change once it is durable, in seq order, synchronously right after its COMMIT (so
-   * nothing can read a committed change before the listeners have heard it). Never for a rollback.
+   * A hint that changes may have been appended to the log, by this process or (PostgreSQL) any other:
+   * the listener reads the log itself (`listChanges`, server/store/change-feed.ts). Heard after the
+   * commit, possibly late, more than once or not at all (a lost connection): never a promise of
+   * order or delivery, so a follower also polls.
    */
-  onCommitted(listener: CommitListener): () => void
+  onAppended(listener: () => void): () => void
   /** Run `fn` right after the current batch commits (at once outside a batch; never on rollback). */
   afterCommit(fn: () => void): void
   /**

@@ -9,9 +9,10 @@ import { Server } from 'socket.io'
 import { parseConfig } from '../../server/config.ts'
 import type { LiveServerOptions } from '../../server/live/live-server.ts'
 import { createSystem } from '../../server/system.ts'
-import type { Change, GridEvent, PatrolRound, Position } from '../../shared/types.ts'
+import type { ChangeFeed } from '../../server/store/change-feed.ts'
+import type { PatrolRound, Position } from '../../shared/types.ts'
 
-export function createNaiveLiveServer(o: Pick<LiveServerOptions, 'httpServer' | 'tokens'>) {
+export function createNaiveLiveServer(o: Pick<LiveServerOptions, 'httpServer' | 'tokens' | 'store'>) {
   const io = new Server(o.httpServer, { serveClient: false })
   const nsp = io.of('/live')
   nsp.use((socket, next) => {
@@ -28,15 +29,18 @@ export function createNaiveLiveServer(o: Pick<LiveServerOptions, 'httpServer' | 
   const unsubscribe: (() => void)[] = []
   return {
     async start(hooks: {
-      onChange: (l: (c: Change, e: GridEvent, p: GridEvent | null) => void) => () => void
+      feed: ChangeFeed
       onIngest: (l: (p: Position[], r: PatrolRound[]) => void) => () => void
     }) {
       unsubscribe.push(
-        hooks.onChange((change, event) => nsp.emit('change', { seq: change.seq, at: change.at, event })),
+        hooks.feed.subscribe((items) => {
+          for (const { change, event } of items) nsp.emit('change', { seq: change.seq, at: change.at, event })
+        }),
         hooks.onIngest((positions) => {
           for (const p of positions) nsp.emit('position', p)
         }),
       )
+      hooks.feed.start(await o.store.lastSeq())
     },
     async close() {
       for (const u of unsubscribe) u()

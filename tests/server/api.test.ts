@@ -364,12 +364,16 @@ describe('reporting and acting over HTTP', () => {
     expect(other.body.id).not.toBe(first.body.id)
   })
 
-  it('announces a report and each action made over HTTP to change listeners (the live stream)', async () => {
+  it('a report and each action made over HTTP reach the change feed (the live stream)', async () => {
     const heard: string[] = []
-    const off = system.events.onChange((change) => heard.push(`${change.seq}:${change.action}`))
+    const off = system.feed.subscribe((items) => {
+      for (const { change } of items) heard.push(`${change.seq}:${change.action}`)
+    })
+    system.feed.start(await system.store.lastSeq())
     try {
       const created = await call<ApiEvent>(system.app, '/api/v1/events', { token: officer, body: body() })
       const accepted = await act(created.body.id, { action: 'accept' })
+      await system.feed.caughtUp()
       expect(heard).toEqual([`${created.body.seq}:report`, `${accepted.body.seq}:accept`])
     } finally {
       off()

@@ -276,12 +276,16 @@ describe('change announcements', () => {
     const maxSeq = committed.prepare('SELECT COALESCE(MAX(seq), 0) AS s FROM changes')
     const early: number[] = []
     const announced: number[] = []
-    t.system.events.onChange((change) => {
-      announced.push(change.seq)
-      if ((maxSeq.get() as { s: number }).s < change.seq) early.push(change.seq)
+    t.system.feed.subscribe((items) => {
+      for (const { change } of items) {
+        announced.push(change.seq)
+        if ((maxSeq.get() as { s: number }).s < change.seq) early.push(change.seq)
+      }
     })
+    t.system.feed.start(0)
     try {
       await t.system.startSimulation()
+      await t.system.feed.caughtUp()
       expect(announced.length).toBeGreaterThan(1000)
       expect(early.slice(0, 5), `${early.length} changes announced before their commit`).toEqual([])
       for (let i = 1; i < announced.length; i++) expect(announced[i]).toBeGreaterThan(announced[i - 1]!)

@@ -27,6 +27,7 @@ import { parseConfig, type Config } from '../../server/config.ts'
 import { createKpiService } from '../../server/domain/kpi-service.ts'
 import { createLiveServer, type LiveServerOptions } from '../../server/live/live-server.ts'
 import { createLiveState, type LiveState } from '../../server/live/live-state.ts'
+import { createChangeFeed } from '../../server/store/change-feed.ts'
 import type { Store } from '../../server/store/store.ts'
 import { createSystem, type System } from '../../server/system.ts'
 import {
@@ -175,7 +176,9 @@ export async function startComposedLiveServer(
     allowedOrigins: config.allowedOrigins,
     ...opts.live,
   })
-  await live.start({ onChange: system.events.onChange, onIngest: () => () => undefined })
+  // The live parts follow the log through the (possibly wrapped) store they read.
+  const feed = createChangeFeed(store, { pollMs: 200 })
+  await live.start({ feed, onIngest: () => () => undefined })
   const base = `http://127.0.0.1:${port}`
   return {
     system,
@@ -188,6 +191,7 @@ export async function startComposedLiveServer(
     state,
     async stop() {
       await live.close()
+      await feed.stop()
       await new Promise<void>((r) => server.close(() => r()))
       await system.stop()
       dir.remove()

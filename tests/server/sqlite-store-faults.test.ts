@@ -7,7 +7,11 @@ import { chmodSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import type { ReportPayload } from '../../shared/lifecycle.ts'
-import { createSqliteStore, type SqliteStoreOptions } from '../../server/store/sqlite-store.ts'
+import {
+  createSqliteStore,
+  type SqliteStore,
+  type SqliteStoreOptions,
+} from '../../server/store/sqlite-store.ts'
 import { StoreUnavailable, type Store } from '../../server/store/store.ts'
 import { tempDir } from './helpers.ts'
 
@@ -20,7 +24,7 @@ afterEach(async () => {
   for (const s of open.splice(0)) await s.close()
 })
 
-async function freshStore(opts: SqliteStoreOptions = {}): Promise<{ store: Store; file: string }> {
+async function freshStore(opts: SqliteStoreOptions = {}): Promise<{ store: SqliteStore; file: string }> {
   const file = join(dir.path, `faults-${++fileNo}.sqlite`)
   const store = createSqliteStore(file, opts)
   open.push(store)

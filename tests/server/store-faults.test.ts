@@ -202,12 +202,13 @@ describe('writes while another connection holds the write lock', () => {
     expect(await metric(app, /^city_brain_store_errors_total\{op="createEvent",code="SQLITE_BUSY"\}/)).toBe(2)
   })
 
-  it('a listener that throws after COMMIT leaves the write its 201, and is counted', async () => {
+  it('a feed listener that throws leaves the write its 201, and is counted', async () => {
     const t = await createTestSystem({ env: { BACKFILL_DAYS: '0' } })
     cleanups.push(t.cleanup)
-    t.system.events.onChange(() => {
+    t.system.feed.subscribe(() => {
       throw new Error('a listener bug')
     })
+    t.system.feed.start(await t.system.store.lastSeq())
     const r = await call<ApiEvent>(t.system.app, '/api/v1/events', {
       token: ADMIN_TOKEN,
       body: report('监听'),
@@ -215,7 +216,8 @@ describe('writes while another connection holds the write lock', () => {
     expect(r.status).toBe(201)
     const got = await call<ApiEvent>(t.system.app, `/api/v1/events/${r.body.id}`, { token: ADMIN_TOKEN })
     expect(got.body.description).toBe('监听')
-    expect(await metric(t.system.app, /^city_brain_store_errors_total\{op="listener",code="Error"\}/)).toBe(1)
+    await t.system.feed.caughtUp()
+    expect(await metric(t.system.app, /^city_brain_store_errors_total\{op="feed",code="Error"\}/)).toBe(1)
   })
 })
 
