@@ -31,10 +31,17 @@ async function main(): Promise<void> {
     // Stop accepting, let the simulator's slice and the requests in flight finish, close the live
     // transports (the walls reconnect by themselves to the next process), then the store.
     logger.info({ signal }, 'shutting down: closing the port, finishing writes, closing sockets and store')
-    const force = setTimeout(() => process.exit(1), 15_000)
+    let phase = 'start'
+    const force = setTimeout(() => {
+      logger.error({ phase }, 'shutdown did not finish within 15 s: exiting without it')
+      process.exit(1)
+    }, 15_000)
     force.unref()
     try {
-      await system.stop()
+      await system.stop((p) => {
+        phase = p
+        logger.debug({ phase: p }, 'shutdown phase')
+      })
       logger.info('stopped cleanly')
       process.exit(0)
     } catch (err) {

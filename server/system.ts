@@ -50,7 +50,8 @@ export interface System {
   startSimulation(onProgress?: SimProgress): Promise<void>
   /** Log and count an error the process survives (city_brain_store_errors_total). */
   reportError(op: string, err: unknown): void
-  stop(): Promise<void>
+  /** Stop gracefully; `onPhase` hears each step as it begins (a stuck shutdown can say where). */
+  stop(onPhase?: (phase: string) => void): Promise<void>
 }
 
 /** The simulated clock: real time, accelerated by `speed` from `origin`, never going back. */
@@ -278,10 +279,12 @@ export async function createSystem(
       lagTimer.unref()
     },
     reportError: faults.report,
-    async stop() {
+    async stop(onPhase = () => undefined) {
       // A backfill or catch-up still running ends after its slice in progress has committed.
+      onPhase('start')
       stopStart.abort()
       await starting.catch(() => undefined)
+      onPhase('housekeeping')
       await stopHousekeeping()
       // 1. Stop accepting: the port is free for the next process at once. The callback comes when
       // the last connection has ended; keep-alive connections are closed as soon as they are idle
@@ -290,13 +293,18 @@ export async function createSystem(
       const closed = new Promise<void>((resolve) => (http ? http.close(() => resolve()) : resolve()))
       const idle = setInterval(() => http?.closeIdleConnections(), 50)
       // 2. Finish writes: the simulator's slice in progress commits, and its changes still go out.
+      onPhase('simulator')
       await stopSim?.()
       // 3. Close the live transports (no disconnect packet: the clients reconnect by themselves),
       // then wait for the requests in flight to be answered.
+      onPhase('live')
       await live?.close()
+      onPhase('feed')
       await feed.stop()
+      onPhase('http')
       await closed
       clearInterval(idle)
+      onPhase('store')
       await kpis.close()
       await store.close()
       dataDir.release()

@@ -237,7 +237,9 @@ export function spawnServer(
   let out = ''
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()))
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()))
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)))
+  // 'close', not 'exit': the process has ended AND its output has been read to the end, so a crash's
+  // last words (an uncaught exception's stack) are in output() when a test reports the exit code.
+  const exited = new Promise<number | null>((r) => child.once('close', (code) => r(code)))
   // The group is detached: never leave it running when the test process ends, however it ends.
   const reap = () => {
     try {
