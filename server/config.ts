@@ -21,7 +21,17 @@ const schema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   HOST: z.string().default('0.0.0.0'),
   DATA_DIR: z.string().default('./data'),
-  DATABASE_URL: z.string().optional(),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'DATABASE_URL is a PostgreSQL URL, e.g. postgres://user@host:5432/db')
+    .optional(),
+  DATABASE_SCHEMA: z
+    .string()
+    .regex(
+      /^[A-Za-z_][A-Za-z0-9_]{0,62}$/,
+      'DATABASE_SCHEMA is a PostgreSQL schema name (letters, digits, _)',
+    )
+    .default('public'),
   REDIS_URL: z.string().optional(),
   SIMULATE: bool.default(true),
   SIM_SPEED: positive.max(10_000).default(1),
@@ -82,7 +92,10 @@ export interface Config {
   port: number
   host: string
   dataDir: string
+  /** PostgreSQL (several processes on one database) instead of the embedded SQLite in dataDir. */
   databaseUrl?: string
+  /** The PostgreSQL schema the tables live in. */
+  databaseSchema: string
   redisUrl?: string
   simulate: boolean
   simSpeed: number
@@ -126,6 +139,14 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
   } catch {
     return { ok: false, errors: [`TZ_CITY: unknown time zone ${e.TZ_CITY}`] }
   }
+  // Processes on one PostgreSQL share one timeline: real time. An accelerated clock is per process.
+  if (e.DATABASE_URL && e.SIMULATE && e.SIM_SPEED !== 1)
+    return {
+      ok: false,
+      errors: [
+        'SIM_SPEED: an accelerated simulator needs the embedded store (one process); with DATABASE_URL it runs in real time (SIM_SPEED=1)',
+      ],
+    }
   const w = e.SCORE_WEIGHTS?.split(',').map(Number)
   return {
     ok: true,
@@ -134,6 +155,7 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
       host: e.HOST,
       dataDir: e.DATA_DIR,
       ...(e.DATABASE_URL ? { databaseUrl: e.DATABASE_URL } : {}),
+      databaseSchema: e.DATABASE_SCHEMA,
       ...(e.REDIS_URL ? { redisUrl: e.REDIS_URL } : {}),
       simulate: e.SIMULATE,
       simSpeed: e.SIM_SPEED,

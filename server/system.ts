@@ -5,6 +5,7 @@
 import { serve, type ServerType } from '@hono/node-server'
 import { randomBytes } from 'node:crypto'
 import type { Server as HttpServer } from 'node:http'
+import type { Socket as NetSocket } from 'node:net'
 import { existsSync } from 'node:fs'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -30,6 +31,11 @@ import { lockDataDir } from './store/data-dir.ts'
 import { createSqliteStore } from './store/sqlite-store.ts'
 import { createChangeFeed, type ChangeFeed } from './store/change-feed.ts'
 import type { Store } from './store/store.ts'
+import { createPgStore } from './store/pg-store.ts'
+import { createAdapter } from '@socket.io/redis-streams-adapter'
+import { Redis } from 'ioredis'
+import { createRedisIngestBus } from './cluster/ingest-bus.ts'
+import { createLocalLease, createPgLease, type Lease } from './cluster/lease.ts'
 
 const here = dirname(fileURLToPath(import.meta.url))
 
@@ -54,6 +60,12 @@ export interface System {
   stop(onPhase?: (phase: string) => void): Promise<void>
 }
 
+/**
+ * How long a stop waits for the connections still open after the live transports are closed (a
+ * request in flight, a WebSocket whose client never answers the close frame) before cutting them.
+ */
+export const SHUTDOWN_GRACE_MS = 3000
+
 /** The simulated clock: real time, accelerated by `speed` from `origin`, never going back. */
 export function createSimClock(speed: number, origin: number, realNow: () => number = Date.now): Clock {
   const realStart = realNow()
@@ -76,16 +88,33 @@ export async function createSystem(
       `no city file for ${config.city} at ${cityPath}: generate it with npm run city -- ${config.city}`,
     )
   const city = createCityIndex(loadCityFile(cityPath))
-  if (config.databaseUrl) throw new Error('DATABASE_URL (PostgreSQL) is not supported yet by this build')
   const faults = createFaultReporter(logger)
-  // One process per data directory (a second would number changes from its own view of the log).
-  const dataDir = lockDataDir(config.dataDir)
-  const store = createSqliteStore(join(config.dataDir, 'city-brain.sqlite'), { onError: faults.report })
+  // The store by configuration: PostgreSQL (any number of processes on one database) with
+  // DATABASE_URL, else the embedded SQLite file, one process per data directory (a second would
+  // number changes from its own view of the log).
+  const dataDir = config.databaseUrl ? null : lockDataDir(config.dataDir)
+  const store: Store = config.databaseUrl
+    ? createPgStore({
+        connectionString: config.databaseUrl,
+        schema: config.databaseSchema,
+        onError: (err, op) => faults.report(op ?? 'store', err),
+      })
+    : createSqliteStore(join(config.dataDir, 'city-brain.sqlite'), { onError: faults.report })
   await store.migrate().catch(async (err: unknown) => {
     await store.close()
-    dataDir.release()
+    dataDir?.release()
     throw err
   })
+  // Exactly one process runs the simulator and the housekeeping: the holder of the lease (with
+  // SQLite the only process, which always holds it).
+  const lease: Lease = config.databaseUrl
+    ? createPgLease({
+        connectionString: config.databaseUrl,
+        name: `${config.databaseSchema}:simulator`,
+        onError: (err) => faults.report('lease', err),
+      })
+    : createLocalLease()
+  lease.start()
   await store.upsertWorkers(city.workers())
 
   // The simulated clock resumes from where it stopped so time never runs backwards across restarts.
@@ -100,8 +129,10 @@ export async function createSystem(
         ? createSimClock(speed, Math.max(Date.now(), savedSimTime))
         : { now: () => Date.now() })
 
-  let secret = await store.getMeta('token.secret')
-  if (!secret) await store.setMeta('token.secret', (secret = randomBytes(32).toString('base64')))
+  // Every process on the store signs with one secret: the first written wins.
+  const secret =
+    (await store.getMeta('token.secret')) ??
+    (await store.initMeta('token.secret', randomBytes(32).toString('base64')))
   const tokens = createTokenService({
     secret: Buffer.from(secret, 'base64'),
     revoked: await store.revokedTokens(Date.now()),
@@ -109,6 +140,17 @@ export async function createSystem(
     record: (t) => store.recordIssuedToken(t),
     ...(config.adminToken ? { adminToken: config.adminToken } : {}),
   })
+
+  // On a shared store other processes revoke too: learn their revocations within seconds (the store
+  // is the record; each process drops its own sockets holding a revoked token).
+  const revocations = config.databaseUrl
+    ? setInterval(() => {
+        store
+          .revokedTokens(Date.now())
+          .then(tokens.learnRevoked, (err: unknown) => faults.report('revocations', err))
+      }, 2000)
+    : null
+  revocations?.unref()
 
   const calendar = config.calendar
   const tz = calendar.timeZone
@@ -121,6 +163,22 @@ export async function createSystem(
     reportMaxAgeHours: config.reportMaxAgeHours,
   })
   const patrol = createPatrolService({ store, clock, city, retentionDays: config.positionRetentionDays })
+  // Several processes: each one's pings and rounds reach the others' live state (the store holds the
+  // record; the bus carries the news), and Socket.IO reaches sockets on other processes.
+  const prefix = `city-brain:${config.databaseSchema}`
+  const bus = config.redisUrl
+    ? createRedisIngestBus({
+        url: config.redisUrl,
+        key: `${prefix}:ingest`,
+        onError: (err) => faults.report('ingest-bus', err),
+      })
+    : null
+  if (bus) {
+    patrol.onIngest((p, r) => bus.publish(p, r))
+    await bus.start()
+  }
+  const adapterClient = config.redisUrl ? new Redis(config.redisUrl) : null
+  adapterClient?.on('error', (err) => faults.report('socket.io-adapter', err))
   // KPI reads run in a worker thread over a read-only connection: they never block the event loop.
   const kpis = createKpiService({
     store,
@@ -130,13 +188,18 @@ export async function createSystem(
     weights: config.weights,
     patrolMidday: config.patrolMidday,
     positionRetentionDays: config.positionRetentionDays,
-    offload: createKpiOffload({
-      dbFile: join(config.dataDir, 'city-brain.sqlite'),
-      cityFile: cityPath,
-      calendar,
-      weights: config.weights,
-      patrolMidday: config.patrolMidday,
-    }),
+    // (PostgreSQL reads do not block the loop; the worker reads the SQLite file.)
+    ...(config.databaseUrl
+      ? {}
+      : {
+          offload: createKpiOffload({
+            dbFile: join(config.dataDir, 'city-brain.sqlite'),
+            cityFile: cityPath,
+            calendar,
+            weights: config.weights,
+            patrolMidday: config.patrolMidday,
+          }),
+        }),
   })
 
   const registry = new Registry()
@@ -152,9 +215,26 @@ export async function createSystem(
     help: 'Simulator lag behind the clock',
     registers: [registry],
   })
+  new Gauge({
+    name: 'city_brain_live_sockets',
+    help: 'Live sockets connected to this process',
+    registers: [registry],
+    collect() {
+      this.set(live && 'localCount' in live ? (live as LiveServer).localCount() : 0)
+    },
+  })
+  const leaseGauge = new Gauge({
+    name: 'city_brain_simulator_lease',
+    help: '1 while this process holds the lease on the simulator and the housekeeping',
+    registers: [registry],
+  })
+  leaseGauge.set(lease.held ? 1 : 0)
+  lease.onChange((held) => leaseGauge.set(held ? 1 : 0))
   const feed = createChangeFeed(store, { onError: (err) => faults.report('feed', err) })
   feed.subscribe((items) => lastSeq.set(items.at(-1)!.change.seq))
 
+  // Ready (/readyz 200) once the store is settled (after the backfill, with the simulator) and, on
+  // a port, once the live stream serves too.
   let ready = !config.simulate
   let startup: StartupProgress | null = null
   const stopStart = new AbortController()
@@ -178,6 +258,7 @@ export async function createSystem(
       startup: () => startup,
       clockSpeed: opts.clock ? 1 : speed,
       baseUrl: () => config.publicUrl ?? `http://localhost:${port}`,
+      liveClients: async () => (live && 'clients' in live ? (live as LiveServer).clients() : null),
     },
     { rateLimits: config.rateLimits },
   )
@@ -203,6 +284,7 @@ export async function createSystem(
     : null
 
   let server: ServerType | null = null
+  const connections = new Set<NetSocket>()
   let live: Pick<LiveServer, 'start' | 'close'> | null = null
   let stopSim: (() => Promise<void>) | null = null
   const liveState = createLiveState({
@@ -215,14 +297,27 @@ export async function createSystem(
   })
   const startLive = async (): Promise<void> => {
     if (!live) return
-    await live.start({ feed, onIngest: patrol.onIngest })
+    await live.start({
+      feed,
+      onIngest: (l) => {
+        const local = patrol.onIngest(l)
+        const remote = bus?.subscribe(l)
+        return () => {
+          local()
+          remote?.()
+        }
+      },
+    })
   }
   // Hourly; after a failure, or while the store fails, sooner: a successful write clears the failure.
+  // The holder of the lease alone prunes (the health probe is every process's own).
+  const leased = (task: () => Promise<unknown>) => (): Promise<unknown> =>
+    lease.held ? task() : Promise.resolve()
   const stopHousekeeping = startHousekeeping({
     tasks: [
       () => (store.health().ok ? Promise.resolve() : store.setMeta('store.checked', String(Date.now()))),
-      patrol.prune,
-      store.pruneIdempotencyKeys,
+      leased(patrol.prune),
+      leased(store.pruneIdempotencyKeys),
     ],
     healthy: () => store.health().ok,
     everyMs: 3_600_000,
@@ -243,7 +338,14 @@ export async function createSystem(
     logger,
     listen: () =>
       new Promise((resolve, reject) => {
+        // Not ready before the live stream is: a wall sent here by /readyz would be refused.
+        if (!config.simulate) ready = false
         server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
+          // Every connection, upgraded ones included: a stop cuts those still open after its grace.
+          ;(server as unknown as HttpServer).on('connection', (socket: NetSocket) => {
+            connections.add(socket)
+            socket.once('close', () => connections.delete(socket))
+          })
           port = info.port
           live = (opts.live ?? createLiveServer)({
             httpServer: server as unknown as HttpServer,
@@ -255,28 +357,77 @@ export async function createSystem(
             timeZone: tz,
             logger,
             allowedOrigins: config.allowedOrigins,
+            trustProxy: config.rateLimits.trustProxy,
+            ...(adapterClient
+              ? { adapter: createAdapter(adapterClient, { streamName: `${prefix}:socket.io` }) }
+              : {}),
             ...config.liveLimits,
             onError: (op, err) => faults.report(`live.${op}`, err),
           })
           // The live stream starts once the store is settled: now, or after the backfill.
-          ;(ready ? startLive() : Promise.resolve()).then(() => resolve(info.port), reject)
+          ;(config.simulate ? Promise.resolve() : startLive().then(() => void (ready = true))).then(
+            () => resolve(info.port),
+            reject,
+          )
         })
         server.once('error', reject)
       }),
     async startSimulation(onProgress) {
       if (!simulator) return
-      starting = simulator.start((p) => {
+      const report = (p: Parameters<SimProgress>[0]) => {
         startup = { phase: p.phase, done: p.done, total: p.total }
         onProgress?.(p)
-      }, stopStart.signal)
-      await starting
-      // Stopped during the backfill (SIGTERM): the store is closing, nothing more may start.
-      if (stopStart.signal.aborted) return
-      await startLive()
-      ready = true
-      stopSim = simulator.run()
+      }
       const lagTimer = setInterval(() => simLag.set((clock.now() - simulator.until) / 1000), 5000)
       lagTimer.unref()
+      // Whoever takes the lease catches up from where the last holder stopped (the simulator plans
+      // from the store, as after a restart) and runs; whoever loses it stops after its slice.
+      let turn: Promise<void> = Promise.resolve()
+      const take = (held: boolean): void => {
+        turn = turn.then(async () => {
+          if (stopStart.signal.aborted) return
+          if (!held) {
+            await stopSim?.()
+            stopSim = null
+            logger.warn('simulator lease lost: the simulator stops here')
+            return
+          }
+          if (stopSim || !lease.held) return
+          logger.info('simulator lease taken: catching up and running the simulator here')
+          starting = simulator.start(report, stopStart.signal)
+          await starting
+          if (stopStart.signal.aborted || !lease.held) return
+          stopSim = simulator.run()
+        })
+      }
+      // The first start waits for the lease's first answer. The holder backfills before it serves
+      // (the walls show its progress); a follower serves at once what the holder writes.
+      const first = lease.held
+        ? Promise.resolve(true)
+        : new Promise<boolean>((resolve) => {
+            const off = lease.onChange((held) => {
+              off()
+              resolve(held)
+            })
+            setTimeout(() => {
+              off()
+              resolve(lease.held)
+            }, 3000).unref()
+          })
+      if (await first) {
+        starting = simulator.start(report, stopStart.signal)
+        await starting
+        // Stopped during the backfill (SIGTERM): the store is closing, nothing more may start.
+        if (stopStart.signal.aborted) return
+        await startLive()
+        ready = true
+        if (lease.held) stopSim = simulator.run()
+      } else {
+        await startLive()
+        ready = true
+      }
+      lease.onChange(take)
+      if (!lease.held && stopSim) take(false)
     },
     reportError: faults.report,
     async stop(onPhase = () => undefined) {
@@ -285,6 +436,7 @@ export async function createSystem(
       stopStart.abort()
       await starting.catch(() => undefined)
       onPhase('housekeeping')
+      if (revocations) clearInterval(revocations)
       await stopHousekeeping()
       // 1. Stop accepting: the port is free for the next process at once. The callback comes when
       // the last connection has ended; keep-alive connections are closed as soon as they are idle
@@ -295,19 +447,34 @@ export async function createSystem(
       // 2. Finish writes: the simulator's slice in progress commits, and its changes still go out.
       onPhase('simulator')
       await stopSim?.()
+      await lease.stop()
       // 3. Close the live transports (no disconnect packet: the clients reconnect by themselves),
       // then wait for the requests in flight to be answered.
+      // Not longer than the grace: a WebSocket whose client never answers the close frame (a frozen
+      // network, a client that stopped reading) would hold the stop for the ws library's 30 s.
+      const cut = setTimeout(() => {
+        if (connections.size)
+          logger.warn(
+            { connections: connections.size },
+            'connections still open after the grace: cutting them',
+          )
+        for (const c of connections) c.destroy()
+      }, SHUTDOWN_GRACE_MS)
       onPhase('live')
       await live?.close()
       onPhase('feed')
       await feed.stop()
       onPhase('http')
       await closed
+      clearTimeout(cut)
       clearInterval(idle)
+      onPhase('redis')
+      await bus?.stop()
+      adapterClient?.disconnect()
       onPhase('store')
       await kpis.close()
       await store.close()
-      dataDir.release()
+      dataDir?.release()
     },
   }
 }

@@ -60,6 +60,11 @@ export interface TokenService {
   /** Revoke a token by its id; open live sockets holding it are dropped by the listeners. */
   revoke(jti: string, expiresAt: number): Promise<void>
   onRevoke(listener: (jti: string) => void): () => void
+  /**
+   * Learn revocations made elsewhere (another process on the same store): each jti not yet known
+   * is refused from now on and its listeners hear it, as if revoked here.
+   */
+  learnRevoked(jtis: Iterable<string>): void
   /** The clock tokens run on: real time, never the simulated clock. */
   now(): number
 }
@@ -106,6 +111,13 @@ export function createTokenService(opts: {
       await opts.persistRevocation?.(jti, expiresAt)
       revoked.add(jti)
       for (const l of listeners) l(jti)
+    },
+    learnRevoked(jtis) {
+      for (const jti of jtis) {
+        if (revoked.has(jti)) continue
+        revoked.add(jti)
+        for (const l of listeners) l(jti)
+      }
     },
     onRevoke(listener) {
       listeners.add(listener)

@@ -33,6 +33,16 @@ export interface AppDeps {
   clockSpeed: number
   /** Public base URL used in links (e.g. http://localhost:8080). */
   baseUrl: () => string
+  /** Live clients connected to every process (through the adapter), by role; null before the live stream starts. */
+  liveClients?: () => Promise<LiveClients | null>
+}
+
+/** See `AppDeps.liveClients`. */
+export interface LiveClients {
+  total: number
+  byRole: Record<string, number>
+  /** Processes that answered (1 without the Redis adapter). */
+  processes: number
 }
 
 /** The simulator's start: simulated ms done of the total to backfill or catch up. */

@@ -107,8 +107,17 @@ export const DEFAULT_RATE_LIMITS: RateLimitOptions = {
  */
 export function clientIp(c: Context, trustProxy: number): string | undefined {
   const peer = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming?.socket?.remoteAddress
+  return forwardedClient(peer, c.req.header('x-forwarded-for'), trustProxy)
+}
+
+/** `clientIp` from a peer address and an X-Forwarded-For header (the live stream's handshake uses it too). */
+export function forwardedClient<P extends string | undefined>(
+  peer: P,
+  forwardedFor: string | string[] | undefined,
+  trustProxy: number,
+): P | string {
   if (trustProxy <= 0 || peer === undefined) return peer
-  const hops = (c.req.header('x-forwarded-for') ?? '')
+  const hops = (Array.isArray(forwardedFor) ? forwardedFor.join(',') : (forwardedFor ?? ''))
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean)

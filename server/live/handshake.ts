@@ -28,10 +28,12 @@ export function createAdmission(d: {
   isReady: () => boolean
   /** Where a socket without `since` starts. */
   headSeq: () => number
+  /** The client's address (behind trusted proxies, the one they name). */
+  addressOf?: (socket: LiveSocket) => string
 }) {
   return async function admit(socket: LiveSocket): Promise<Error | undefined> {
     const auth = socket.handshake.auth as { token?: unknown; since?: unknown }
-    const address = socket.handshake.address
+    const address = d.addressOf?.(socket) ?? socket.handshake.address
     if (!d.isReady()) return fail('not_ready', 'the server is starting')
     if (await d.limits.throttled(address))
       return fail('rate_limited', 'too many failed handshakes: retry later')

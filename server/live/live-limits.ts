@@ -43,8 +43,8 @@ export function createLiveLimits(o: {
     /** Whether another connection from `address` may open (engine.io `allowRequest`). */
     addressAllowed: (address: string): boolean => (byAddress.get(address) ?? 0) < o.maxConnectionsPerIp,
     /** Count an open engine.io connection against its address until it closes. */
-    trackConnection(conn: Conn): void {
-      const a = conn.remoteAddress
+    trackConnection(conn: Conn, address: string): void {
+      const a = address
       byAddress.set(a, (byAddress.get(a) ?? 0) + 1)
       conn.once('close', () => {
         const n = (byAddress.get(a) ?? 1) - 1

@@ -11,7 +11,9 @@
  */
 import type { Server as HttpServer, IncomingMessage } from 'node:http'
 import type { Logger } from 'pino'
-import { Server, type Socket } from 'socket.io'
+import { Server, type ServerOptions, type Socket } from 'socket.io'
+import type { LiveClients } from '../http/context.ts'
+import { forwardedClient } from '../http/security.ts'
 import { parseRegionCode, isWithin } from '../../shared/regions.ts'
 import type {
   ClientToServerEvents,
@@ -48,9 +50,17 @@ export interface LiveServerOptions {
   logger: Logger
   /** Allowed browser origins; empty means same origin only. */
   allowedOrigins: string[]
+  /**
+   * The Socket.IO adapter for several processes (REDIS_URL: the Redis Streams adapter): what must
+   * reach sockets on other processes (a revoked token's sockets, the cluster-wide client counts)
+   * goes through it. Frames a process computes itself go to its own sockets only (`nsp.local`).
+   */
+  adapter?: ServerOptions['adapter']
   tickMs?: number
   /** Bytes held in memory for one socket (queued or being written) past which it is cut. */
   maxBufferedBytes?: number
+  /** Reverse proxies in front that append to X-Forwarded-For (TRUST_PROXY): the client's address is theirs to tell. */
+  trustProxy?: number
   /** Open connections from one address. */
   maxConnectionsPerIp?: number
   /** Open sockets per token. */
@@ -92,21 +102,26 @@ export function createLiveServer(o: LiveServerOptions) {
     maxFailedHandshakes: o.maxFailedHandshakes ?? LIVE_LIMITS.maxFailedHandshakes,
   })
   const snapshots = createSnapshots({ ...o, openEventsCap: o.openEventsCap ?? 200 })
+  /** The client's address: the peer, or behind trusted proxies the one they name (as the HTTP API does). */
+  const addressOf = (req: IncomingMessage): string =>
+    forwardedClient(req.socket.remoteAddress ?? '', req.headers['x-forwarded-for'], o.trustProxy ?? 0)
   const io = new Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>(
     o.httpServer,
     {
       serveClient: false,
+      ...(o.adapter ? { adapter: o.adapter } : {}),
       cors: { origin: o.allowedOrigins },
       maxHttpBufferSize: 64 * 1024,
       allowRequest: (req, cb) => {
         if (!originAllowed(req, o.allowedOrigins)) return cb('origin not allowed', false)
-        if (!limits.addressAllowed(req.socket.remoteAddress ?? ''))
-          return cb('too many connections from this address', false)
+        if (!limits.addressAllowed(addressOf(req))) return cb('too many connections from this address', false)
         cb(null, true)
       },
     },
   )
-  io.engine.on('connection', (conn: LiveSocket['conn']) => limits.trackConnection(conn))
+  io.engine.on('connection', (conn: LiveSocket['conn']) =>
+    limits.trackConnection(conn, addressOf(conn.request)),
+  )
   const nsp = io.of('/live')
   let ready = false
   let closed = false
@@ -146,7 +161,13 @@ export function createLiveServer(o: LiveServerOptions) {
     conn.once('close', () => clearTimeout(grace))
   }
 
-  const admit = createAdmission({ ...o, limits, isReady: () => ready, headSeq: () => headSeq() })
+  const admit = createAdmission({
+    ...o,
+    limits,
+    isReady: () => ready,
+    headSeq: () => headSeq(),
+    addressOf: (socket) => addressOf(socket.request),
+  })
   nsp.use((socket, next) => {
     const refused = admit(socket).catch((err: unknown) => {
       report('handshake', err)
@@ -195,6 +216,7 @@ export function createLiveServer(o: LiveServerOptions) {
   }
 
   nsp.on('connection', (socket: LiveSocket) => {
+    if (socket.data.jti) socket.join(`jti:${socket.data.jti}`)
     const meter = meterOutput(socket.conn, maxBytes, () => cut(socket, 'output over its byte bound', true))
     meters.set(socket.id, meter)
     const { expiresAt } = socket.data
@@ -327,9 +349,8 @@ export function createLiveServer(o: LiveServerOptions) {
           o.state.applyIngest(p, r)
           onIngest(p)
         }),
-        o.tokens.onRevoke((jti) => {
-          for (const s of nsp.sockets.values()) if (s.data.jti === jti) s.disconnect(true)
-        }),
+        // Every process, through the adapter: the sockets holding the token wherever they are.
+        o.tokens.onRevoke((jti) => nsp.in(`jti:${jti}`).disconnectSockets(true)),
       )
       hooks.feed.start(await o.store.lastSeq())
       await o.state.rebuild()
@@ -346,6 +367,15 @@ export function createLiveServer(o: LiveServerOptions) {
           report('tick', err)
         }
       }, tickMs)
+    },
+    /** Live sockets connected to this process. */
+    localCount: (): number => nsp.sockets.size,
+    /** The live clients of every process (fetchSockets goes through the adapter), by role. */
+    async clients(): Promise<LiveClients> {
+      const [sockets, processes] = await Promise.all([nsp.fetchSockets(), nsp.adapter.serverCount()])
+      const byRole: Record<string, number> = {}
+      for (const s of sockets) byRole[s.data.role] = (byRole[s.data.role] ?? 0) + 1
+      return { total: sockets.length, byRole, processes }
     },
     async close(): Promise<void> {
       closed = true

@@ -582,6 +582,12 @@ export function createSqliteStore(file: string, opts: SqliteStoreOptions = {}): 
         return row?.value ?? null
       })
     },
+    async initMeta(key, value) {
+      return run(() => {
+        st('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO NOTHING').run(key, value)
+        return (st('SELECT value FROM meta WHERE key = ?').get(key) as { value: string }).value
+      })
+    },
     async setMeta(key, value) {
       await run(() => {
         st(

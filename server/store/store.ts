@@ -210,6 +210,11 @@ export interface Store {
 
   getMeta(key: string): Promise<string | null>
   setMeta(key: string, value: string): Promise<void>
+  /**
+   * Set `key` to `value` unless it is set already; returns the value it holds. Processes starting at
+   * once on one database agree on the first value written (e.g. the token secret).
+   */
+  initMeta(key: string, value: string): Promise<string>
 
   /**
    * The wall's activity figures of a region, read at one `seq`: events reported per category on

@@ -12,13 +12,15 @@
 import { request, Agent } from 'node:http'
 import { connect } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ADMIN_TOKEN, httpRequester, tempDir } from './helpers.ts'
+import { SHUTDOWN_GRACE_MS } from '../../server/system.ts'
+import { ADMIN_TOKEN, httpRequester, mintToken, tempDir } from './helpers.ts'
 import {
   backAtHead,
   connectSynced,
   expectExactlyTheLog,
   freePort,
   logAfter,
+  rawLiveClient,
   restartEnv,
   spawnServer,
   startLiveServer,
@@ -128,4 +130,23 @@ describe('system.stop()', () => {
     expect(sock.disconnects).toEqual(['transport close'])
     agent.destroy()
   })
+
+  it('is not held for the WebSocket close handshake by a client that never reads', async () => {
+    // A wall on a frozen network, or a hostile client: it takes the connection and stops reading,
+    // so the close frame is never answered (the ws library would wait 30 s for it).
+    const s = await startLiveServer()
+    const token = await mintToken(httpRequester(s.base), 'officer')
+    const stuck = rawLiveClient(s.port, token)
+    expect(await stuck.connected).toMatch(/^40\/live,/)
+    stuck.pause()
+    stuck.ws.pause()
+    ;(stuck.ws as unknown as { _socket: { pause(): void } })._socket.pause()
+    const started = Date.now()
+    await s.stop()
+    expect(Date.now() - started).toBeLessThan(SHUTDOWN_GRACE_MS + 3000)
+    // The server cut it: the client finds its connection gone as soon as it reads again.
+    ;(stuck.ws as unknown as { _socket: { resume(): void } })._socket.resume()
+    stuck.resume()
+    await stuck.closed
+  }, 60_000)
 })

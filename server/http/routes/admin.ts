@@ -98,81 +98,94 @@ export function adminRoutes(deps: AppDeps) {
     return { inside, indexes, outside: [...outside] }
   }
 
-  return new Hono<AppEnv>()
-    .post('/tokens', admins, async (c) => {
-      const body = parse(tokenRequestSchema, await jsonBody(c), 'invalid_body')
-      if (body.ttl > TTL_CAP_SECONDS.bearer) throw ttlTooLong()
-      const scope = c.get('principal').region
-      // A region-scoped admin's token without a region gets the admin's own: never the whole city.
-      const region = body.region ?? scope
-      if (!withinScope(scope, region)) throw outsideScope(scope!)
-      if (region && !deps.city.region(region))
-        throw notFound({ zh: `区域 ${region}`, en: `region ${region}` })
-      const minted = await deps.tokens.mint({
-        role: body.role,
-        ttlSeconds: body.ttl,
-        ...(region ? { region } : {}),
-        ...(body.actions?.length ? { actions: body.actions } : {}),
-      })
-      return c.json(
-        {
-          token: minted.token,
-          jti: minted.jti,
+  return (
+    new Hono<AppEnv>()
+      .post('/tokens', admins, async (c) => {
+        const body = parse(tokenRequestSchema, await jsonBody(c), 'invalid_body')
+        if (body.ttl > TTL_CAP_SECONDS.bearer) throw ttlTooLong()
+        const scope = c.get('principal').region
+        // A region-scoped admin's token without a region gets the admin's own: never the whole city.
+        const region = body.region ?? scope
+        if (!withinScope(scope, region)) throw outsideScope(scope!)
+        if (region && !deps.city.region(region))
+          throw notFound({ zh: `区域 ${region}`, en: `region ${region}` })
+        const minted = await deps.tokens.mint({
           role: body.role,
-          region: region ?? null,
+          ttlSeconds: body.ttl,
+          ...(region ? { region } : {}),
           ...(body.actions?.length ? { actions: body.actions } : {}),
-          expiresAt: iso(minted.expiresAt),
-        },
-        201,
-      )
-    })
-    .get('/tokens', admins, async (c) => {
-      const scope = c.get('principal').region
-      const all = await deps.store.issuedTokens(deps.tokens.now())
-      return c.json({ tokens: all.filter((t) => withinScope(scope, t.region)).map(listed) })
-    })
-    .post('/tokens/revoke', admins, async (c) => {
-      const body = parse(revokeSchema, await jsonBody(c), 'invalid_body')
-      const t = await target(body)
-      const scope = c.get('principal').region
-      if (t && !withinScope(scope, t.region)) throw outsideScope(scope!)
-      // Revoking twice changes nothing and answers the same.
-      if (t && !t.revoked) await deps.tokens.revoke(t.jti, t.expiresAt)
-      return c.json({ revoked: true })
-    })
-    .post('/positions', requireRole(deps.tokens, ['admin', 'ingest']), async (c) => {
-      const body = parse(positionsSchema, await jsonBody(c), 'invalid_body')
-      const { inside, indexes, outside } = splitByScope(c, body.positions)
-      if (inside.length === 0)
-        throw new AppError(
-          403,
-          'forbidden',
+        })
+        return c.json(
           {
-            zh: `令牌仅限区域 ${c.get('principal').region}，这些网格员不在其内`,
-            en: `the token is limited to region ${c.get('principal').region}; these workers lie outside it`,
+            token: minted.token,
+            jti: minted.jti,
+            role: body.role,
+            region: region ?? null,
+            ...(body.actions?.length ? { actions: body.actions } : {}),
+            expiresAt: iso(minted.expiresAt),
           },
-          { outOfScopeWorkers: outside },
+          201,
         )
-      const r = await deps.patrol.ingest(inside)
-      // Each refused ping by its index in the body (DESIGN.md §2: > 2 min ahead of the server clock).
-      const refused = r.refused.map((x) => ({ ...x, index: indexes[x.index]! }))
-      if (r.accepted === 0)
-        throw new AppError(
-          422,
-          'invalid_field',
-          refused.length
-            ? {
-                zh: '没有可接收的定位：其时间超前服务器时钟，或网格员未知',
-                en: 'no ping of the batch was taken: dated ahead of the server clock, or of unknown workers',
-              }
-            : { zh: '没有已知的网格员', en: 'no known worker in the batch' },
-          { unknownWorkers: r.unknownWorkers, outOfScopeWorkers: outside, refused },
+      })
+      .get('/tokens', admins, async (c) => {
+        const scope = c.get('principal').region
+        const all = await deps.store.issuedTokens(deps.tokens.now())
+        return c.json({ tokens: all.filter((t) => withinScope(scope, t.region)).map(listed) })
+      })
+      // Extends DESIGN.md §3: the live clients of every process, by role (the admin sees the whole
+      // deployment's load, whichever process answers).
+      .get('/live/clients', requireRole(deps.tokens, ['admin']), async (c) => {
+        const counts = (await deps.liveClients?.()) ?? null
+        if (!counts)
+          throw new AppError(503, 'not_ready', {
+            zh: '实时推送尚未启动',
+            en: 'the live stream has not started yet',
+          })
+        return c.json(counts)
+      })
+      .post('/tokens/revoke', admins, async (c) => {
+        const body = parse(revokeSchema, await jsonBody(c), 'invalid_body')
+        const t = await target(body)
+        const scope = c.get('principal').region
+        if (t && !withinScope(scope, t.region)) throw outsideScope(scope!)
+        // Revoking twice changes nothing and answers the same.
+        if (t && !t.revoked) await deps.tokens.revoke(t.jti, t.expiresAt)
+        return c.json({ revoked: true })
+      })
+      .post('/positions', requireRole(deps.tokens, ['admin', 'ingest']), async (c) => {
+        const body = parse(positionsSchema, await jsonBody(c), 'invalid_body')
+        const { inside, indexes, outside } = splitByScope(c, body.positions)
+        if (inside.length === 0)
+          throw new AppError(
+            403,
+            'forbidden',
+            {
+              zh: `令牌仅限区域 ${c.get('principal').region}，这些网格员不在其内`,
+              en: `the token is limited to region ${c.get('principal').region}; these workers lie outside it`,
+            },
+            { outOfScopeWorkers: outside },
+          )
+        const r = await deps.patrol.ingest(inside)
+        // Each refused ping by its index in the body (DESIGN.md §2: > 2 min ahead of the server clock).
+        const refused = r.refused.map((x) => ({ ...x, index: indexes[x.index]! }))
+        if (r.accepted === 0)
+          throw new AppError(
+            422,
+            'invalid_field',
+            refused.length
+              ? {
+                  zh: '没有可接收的定位：其时间超前服务器时钟，或网格员未知',
+                  en: 'no ping of the batch was taken: dated ahead of the server clock, or of unknown workers',
+                }
+              : { zh: '没有已知的网格员', en: 'no known worker in the batch' },
+            { unknownWorkers: r.unknownWorkers, outOfScopeWorkers: outside, refused },
+          )
+        // Pings of workers outside the scope are refused one by one and named, like unknown workers;
+        // a ping of a known worker refused by the rules is listed with its index, code and reason.
+        return c.json(
+          { accepted: r.accepted, unknownWorkers: r.unknownWorkers, outOfScopeWorkers: outside, refused },
+          202,
         )
-      // Pings of workers outside the scope are refused one by one and named, like unknown workers;
-      // a ping of a known worker refused by the rules is listed with its index, code and reason.
-      return c.json(
-        { accepted: r.accepted, unknownWorkers: r.unknownWorkers, outOfScopeWorkers: outside, refused },
-        202,
-      )
-    })
+      })
+  )
 }
