@@ -8,26 +8,13 @@
  * - PostgreSQL away: writes answer 503 with Retry-After, nothing acknowledged is lost, and the
  *   service resumes by itself when it returns (the live clients get what is written after).
  */
-import { randomBytes } from 'node:crypto'
-import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createCityIndex, loadCityFile } from '../../server/city/city-index.ts'
 import { dropPgSchema } from '../../server/store/pg-store.ts'
+import { PG_URL, city, newSchema, reportBody, sawPing, spawnProc } from './cluster-helpers.ts'
 import { ADMIN_TOKEN, call, httpRequester, mintToken } from './helpers.ts'
-import {
-  connectSynced,
-  duplicates,
-  freePort,
-  spawnServer,
-  until,
-  waitReady,
-  type ChildServer,
-  type Recorder,
-} from './live-helpers.ts'
+import { connectSynced, duplicates, until, waitReady } from './live-helpers.ts'
 import { startPrivatePg, startPrivateRedis } from './private-services.ts'
 
-const PG_URL = process.env.PG_TEST_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
-const city = createCityIndex(loadCityFile(join(import.meta.dirname, '../../server/cities/430602.json')))
 const OUTAGE_MS = 30_000
 
 const cleanups: (() => Promise<void>)[] = []
@@ -35,32 +22,14 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined)
 })
 
-async function proc(env: Record<string, string>): Promise<{ base: string; server: ChildServer }> {
-  const port = await freePort()
-  const server = spawnServer({
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    SIMULATE: '0',
-    LOG_LEVEL: 'error',
-    ADMIN_TOKEN,
-    ...env,
-  })
-  cleanups.push(() => server.kill('SIGKILL'))
-  const base = `http://127.0.0.1:${port}`
-  await waitReady(base, server, 60_000)
-  return { base, server }
+async function proc(env: Record<string, string>): Promise<{ base: string }> {
+  const p = await spawnProc({ LOG_LEVEL: 'error', ...env })
+  cleanups.push(() => p.server.kill('SIGKILL'))
+  await waitReady(p.base, p.server, 60_000)
+  return p
 }
 
-const report = (n: number) => {
-  const grid = city.gridsOf('430602001').filter((g) => city.inGrid(g.code, ...g.centroid))[n % 5]!
-  return {
-    category: 'CG0101',
-    description: `故障测试 ${n}`,
-    lng: grid.centroid[0],
-    lat: grid.centroid[1],
-    source: 'hotline',
-  }
-}
+const report = reportBody
 
 const pingAt = (i: number, t: number) => {
   const w = city.workers()[i]!
@@ -73,19 +42,11 @@ const pingAt = (i: number, t: number) => {
   }
 }
 
-const sawPing = (client: Recorder, p: { lng: number; lat: number }): boolean =>
-  client.of<{ workers: number[] }>('positions').some((f) => {
-    for (let i = 0; i < f.workers.length; i += 3)
-      if (f.workers[i + 1] === Math.round(p.lng * 1e5) && f.workers[i + 2] === Math.round(p.lat * 1e5))
-        return true
-    return false
-  })
-
 describe('a cluster losing what it shares for 30 s', () => {
   it('Redis away: ingest and own clients go on; when it returns the other process catches up, no gap', async () => {
     const redis = await startPrivateRedis()
     cleanups.push(redis.remove)
-    const schema = `faults_${randomBytes(5).toString('hex')}`
+    const schema = newSchema('faults')
     cleanups.push(() => dropPgSchema(PG_URL, schema))
     const env = { DATABASE_URL: PG_URL, DATABASE_SCHEMA: schema, REDIS_URL: redis.url }
     const a = await proc(env)

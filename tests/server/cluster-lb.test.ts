@@ -9,80 +9,46 @@
  * - `kill -9` of one process: its walls reconnect through the balancer to the others and miss
  *   nothing; the simulator's lease moves within 10 s.
  */
-import { randomBytes } from 'node:crypto'
-import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ChangeFrame } from '../../shared/live.ts'
-import { createCityIndex, loadCityFile } from '../../server/city/city-index.ts'
 import { dropPgSchema } from '../../server/store/pg-store.ts'
-import { ADMIN_TOKEN, call, httpRequester, isoQ, mintToken } from './helpers.ts'
 import {
-  connectSynced,
-  duplicates,
-  freePort,
-  spawnServer,
-  until,
-  waitReady,
-  type ChildServer,
-  type Recorder,
-} from './live-helpers.ts'
+  PG_URL,
+  REDIS_URL,
+  SIMULATING,
+  metric,
+  newSchema,
+  reportBody,
+  spawnProc,
+  type Proc,
+} from './cluster-helpers.ts'
+import { ADMIN_TOKEN, call, httpRequester, isoQ, mintToken } from './helpers.ts'
+import { connectSynced, duplicates, until, waitReady, type Recorder } from './live-helpers.ts'
 import { startNginx, type Nginx } from './private-services.ts'
 
-const PG_URL = process.env.PG_TEST_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
-const REDIS_URL = process.env.REDIS_TEST_URL ?? 'redis://127.0.0.1:6379'
-const schema = `lb_${randomBytes(6).toString('hex')}`
-const city = createCityIndex(loadCityFile(join(import.meta.dirname, '../../server/cities/430602.json')))
-
-interface Proc {
-  port: number
-  base: string
-  server: ChildServer
-}
+const schema = newSchema('lb')
 const procs: Proc[] = []
 let lb: Nginx
 let token: string
 const walls: Recorder[] = []
 
 async function startProc(): Promise<Proc> {
-  const port = await freePort()
-  const server = spawnServer({
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    DATABASE_URL: PG_URL,
+  const p = await spawnProc({
     DATABASE_SCHEMA: schema,
     REDIS_URL,
-    SIMULATE: '1',
-    SIM_SPEED: '1',
-    BACKFILL_DAYS: '0.05',
-    SIM_EVENTS_PER_DAY: '3000',
-    // The balancer's address is the client's for the connection limits: let it carry them all.
+    ...SIMULATING,
+    // As a deployment behind a balancer: the client's address is the one nginx names.
+    TRUST_PROXY: '1',
+    // Every test client comes from 127.0.0.1: let that one address carry them all.
     LIVE_MAX_CONNECTIONS_PER_IP: '10000',
     RATE_LIMIT_PER_IP: '100000',
-    LOG_LEVEL: 'warn',
-    ADMIN_TOKEN,
   })
-  const p = { port, base: `http://127.0.0.1:${port}`, server }
   procs.push(p)
   return p
 }
 
-const lease = async (base: string): Promise<number> => {
-  const text = await (
-    await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })
-  ).text()
-  return Number(text.match(/^city_brain_simulator_lease (\d)/m)?.[1] ?? NaN)
-}
-
-const report = (n: number) => {
-  const grid = city.gridsOf('430602002').filter((g) => city.inGrid(g.code, ...g.centroid))[n % 4]!
-  return {
-    category: 'CG0101',
-    description: `负载均衡 ${n}`,
-    lng: grid.centroid[0],
-    lat: grid.centroid[1],
-    source: 'hotline',
-  }
-}
+const lease = (base: string): Promise<number> => metric(base, 'city_brain_simulator_lease')
+const report = (n: number) => reportBody(n, '430602002')
 
 /** The log through the balancer, every page. */
 async function logFrom(after: number): Promise<{ seq: number; eventId: string }[]> {
@@ -136,14 +102,7 @@ describe('three processes behind nginx', () => {
     )
     expect(r.body.processes).toBe(3)
     expect(r.body.total).toBeGreaterThanOrEqual(6)
-    const perProcess = await Promise.all(
-      procs.map(async (p) => {
-        const text = await (
-          await fetch(`${p.base}/metrics`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })
-        ).text()
-        return Number(text.match(/^city_brain_live_sockets (\d+)/m)?.[1] ?? 0)
-      }),
-    )
+    const perProcess = await Promise.all(procs.map((p) => metric(p.base, 'city_brain_live_sockets')))
     expect(perProcess.filter((n) => n > 0).length).toBeGreaterThanOrEqual(2)
   })
 

@@ -9,63 +9,31 @@
  * - an event reported through one process reaches a live client of another within 1 s, once;
  * - every process answers the same /api/v1/kpis at the same seq.
  */
-import { randomBytes } from 'node:crypto'
-import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ChangeFrame } from '../../shared/live.ts'
-import { createCityIndex, loadCityFile } from '../../server/city/city-index.ts'
 import { dropPgSchema } from '../../server/store/pg-store.ts'
-import { ADMIN_TOKEN, call, httpRequester, isoQ, mintToken } from './helpers.ts'
 import {
-  connectSynced,
-  duplicates,
-  freePort,
-  spawnServer,
-  until,
-  waitReady,
-  type ChildServer,
-} from './live-helpers.ts'
+  PG_URL,
+  REDIS_URL,
+  SIMULATING,
+  city,
+  metric,
+  newSchema,
+  reportBody,
+  sawPing,
+  spawnProc,
+  type Proc,
+} from './cluster-helpers.ts'
+import { ADMIN_TOKEN, call, httpRequester, isoQ, mintToken } from './helpers.ts'
+import { connectSynced, duplicates, until, waitReady } from './live-helpers.ts'
 
-const PG_URL = process.env.PG_TEST_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
-const schema = `cluster_${randomBytes(6).toString('hex')}`
-const city = createCityIndex(loadCityFile(join(import.meta.dirname, '../../server/cities/430602.json')))
-
-interface Proc {
-  port: number
-  base: string
-  server: ChildServer
-}
+const schema = newSchema('cluster')
 const procs: Proc[] = []
 
-const REDIS_URL = process.env.REDIS_TEST_URL ?? 'redis://127.0.0.1:6379'
-
-async function startProc(extra: Record<string, string> = {}): Promise<Proc> {
-  const port = await freePort()
-  const server = spawnServer({
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    DATABASE_URL: PG_URL,
-    DATABASE_SCHEMA: schema,
-    SIMULATE: '1',
-    SIM_SPEED: '1',
-    BACKFILL_DAYS: '0.05',
-    SIM_EVENTS_PER_DAY: '5000',
-    LOG_LEVEL: 'warn',
-    ADMIN_TOKEN,
-    REDIS_URL,
-    ...extra,
-  })
-  const p = { port, base: `http://127.0.0.1:${port}`, server }
+async function startProc(): Promise<Proc> {
+  const p = await spawnProc({ DATABASE_SCHEMA: schema, REDIS_URL, ...SIMULATING })
   procs.push(p)
   return p
-}
-
-const metric = async (base: string, name: string): Promise<number> => {
-  const text = await (
-    await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })
-  ).text()
-  const line = text.split('\n').find((l) => l.startsWith(name + ' ') || l.startsWith(name + '{'))
-  return line ? Number(line.split(' ').at(-1)) : NaN
 }
 
 beforeAll(async () => {
@@ -93,17 +61,10 @@ describe('three processes on one PostgreSQL', () => {
     const token = await mintToken(httpRequester(first.base), 'officer')
     const client = await connectSynced(third.base, { token })
     try {
-      const grid = city.gridsOf('430602001').find((g) => city.inGrid(g.code, ...g.centroid))!
       const sent = Date.now()
       const r = await call<{ id: string; seq: number }>(httpRequester(first.base), '/api/v1/events', {
         token,
-        body: {
-          category: 'CG0101',
-          description: '集群测试：小区门口暴露垃圾',
-          lng: grid.centroid[0],
-          lat: grid.centroid[1],
-          source: 'hotline',
-        },
+        body: reportBody(0),
       })
       expect(r.status).toBe(201)
       await until(
@@ -162,14 +123,7 @@ describe('three processes on one PostgreSQL', () => {
         body: { positions: [{ workerId: worker.id, lng, lat, at: new Date().toISOString() }] },
       })
       expect(r.status).toBe(202)
-      const seen = () =>
-        client.of<{ workers: number[] }>('positions').some((f) => {
-          for (let i = 0; i < f.workers.length; i += 3)
-            if (f.workers[i + 1] === Math.round(lng * 1e5) && f.workers[i + 2] === Math.round(lat * 1e5))
-              return true
-          return false
-        })
-      await until(seen, 'the ping on the third', 5000)
+      await until(() => sawPing(client, { lng, lat }), 'the ping on the third', 5000)
     } finally {
       client.close()
     }

@@ -6,18 +6,13 @@
  * DATABASE_URL / REDIS_URL it refuses to start, saying why.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
-import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { createCityIndex, loadCityFile } from '../../server/city/city-index.ts'
 import { dropPgSchema } from '../../server/store/pg-store.ts'
+import { PG_URL, REDIS_URL, newSchema, reportBody } from './cluster-helpers.ts'
 import { ADMIN_TOKEN, call, httpRequester, mintToken } from './helpers.ts'
 import { connectSynced, freePort, until } from './live-helpers.ts'
 
-const PG_URL = process.env.PG_TEST_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
-const REDIS_URL = process.env.REDIS_TEST_URL ?? 'redis://127.0.0.1:6379'
-const schema = `startcluster_${randomBytes(5).toString('hex')}`
-const city = createCityIndex(loadCityFile(join(import.meta.dirname, '../../server/cities/430602.json')))
+const schema = newSchema('startcluster')
 
 const children: ChildProcess[] = []
 afterAll(async () => {
@@ -99,16 +94,9 @@ describe('npm run start:cluster', () => {
     const token = await mintToken(httpRequester(base), 'officer')
     const ws = await connectSynced(base, { token, transports: ['websocket'] })
     const polling = await connectSynced(base, { token, transports: ['polling'] })
-    const grid = city.gridsOf('430602001').find((g) => city.inGrid(g.code, ...g.centroid))!
     const r = await call<{ id: string }>(httpRequester(base), '/api/v1/events', {
       token,
-      body: {
-        category: 'CG0101',
-        description: '集群启动测试',
-        lng: grid.centroid[0],
-        lat: grid.centroid[1],
-        source: 'hotline',
-      },
+      body: reportBody(0),
     })
     expect(r.status).toBe(201)
     for (const c of [ws, polling])
