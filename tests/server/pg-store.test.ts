@@ -11,10 +11,10 @@
 import pg from 'pg'
 import { randomBytes } from 'node:crypto'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
-import type { ReportPayload } from '../../shared/lifecycle.ts'
 import { PG_MIGRATIONS } from '../../server/store/pg-migrations.ts'
 import { createPgStore, dropPgSchema, type PgStoreOptions } from '../../server/store/pg-store.ts'
 import { StoreUnavailable, type Store } from '../../server/store/store.ts'
+import { payload } from './store-contract.ts'
 
 const URL_ = process.env.PG_TEST_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 const T0 = Date.parse('2026-11-23T09:00:00+08:00')
@@ -57,16 +57,6 @@ async function admin<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<
     await c.end().catch(() => undefined)
   }
 }
-
-const payload = (n: number, extra: Partial<ReportPayload> = {}): ReportPayload => ({
-  category: 'CG0101',
-  description: `事件 ${n}`,
-  lat: 29.37,
-  lng: 113.13,
-  gridCode: GRID,
-  source: 'patrol',
-  ...extra,
-})
 
 const until = async (what: string, ok: () => Promise<boolean> | boolean, ms = 10_000): Promise<void> => {
   const deadline = Date.now() + ms

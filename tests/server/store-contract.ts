@@ -65,7 +65,8 @@ const GRID_OUT = '430602002001001'
 /** The street of GRID and GRID_B. */
 const REGION = '430602001'
 
-const payload = (n: number, extra: Partial<ReportPayload> = {}): ReportPayload => ({
+/** The report of event `n`: a patrol report in GRID (also what the engine-specific suites report). */
+export const payload = (n: number, extra: Partial<ReportPayload> = {}): ReportPayload => ({
   category: 'CG0101',
   description: `事件 ${n}`,
   lat: 29.37,
