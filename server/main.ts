@@ -1,6 +1,7 @@
 /**
- * The composition root: reads env, opens the port, starts the simulator, prints the URLs with
- * login tokens, and shuts down gracefully on SIGTERM/SIGINT.
+ * The entry point: reads env, builds the system (server/system.ts) and alone starts it (its timers,
+ * the lease and the bus reader), opens the port, starts the simulator, prints the URLs with login
+ * tokens, and shuts down gracefully on SIGTERM/SIGINT (the system's stop stops each of them).
  */
 import { formatIsoWithOffset } from '../shared/working-time.ts'
 import { parseConfig } from './config.ts'
@@ -21,6 +22,9 @@ async function main(): Promise<void> {
   // The last line of defence (each known failure is handled where it happens): one that escapes is
   // logged and counted, and the server goes on serving.
   process.on('unhandledRejection', (reason) => system.reportError('unhandledRejection', reason))
+  // What runs by itself starts here, under that last line of defence and before the port opens (the
+  // system refuses to listen or simulate without it).
+  await system.start()
   const port = await system.listen()
   const base = config.publicUrl ?? `http://localhost:${port}`
   logger.info({ port, store: system.store.kind, city: system.city.district.name }, 'listening')

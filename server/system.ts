@@ -1,6 +1,11 @@
 /**
- * Wires the system from a config: store, city, services, simulator, HTTP server.
- * `server/main.ts` is the only caller that reads env and handles signals; tests call this directly.
+ * The composition root: wires the system from a config (store, city, services, simulator, HTTP
+ * server), picking the store (PostgreSQL or SQLite) and the adapters (Redis or none) by
+ * configuration. `createSystem` only builds: it opens and migrates the store, reads what it needs from
+ * it and wires the parts. `start()` starts what then runs by itself (the lease, the revocation poll,
+ * the ingest bus reader, the housekeeping), so that building a system leaves no timer behind.
+ * `server/main.ts` is the only caller that reads env, starts the system, opens the port and handles
+ * signals; tests call this directly.
  */
 import { serve, type ServerType } from '@hono/node-server'
 import { randomBytes } from 'node:crypto'
@@ -50,13 +55,23 @@ export interface System {
   simulator: Simulator | null
   app: ReturnType<typeof createApp>
   logger: Logger
-  /** Listen on config.port; resolves with the bound port. */
+  /**
+   * Start what runs by itself: contend for the lease, poll the store for other processes'
+   * revocations (PostgreSQL), read the ingest bus (Redis) and run the housekeeping. Idempotent (a
+   * second call resolves with the first); rejects after `stop()`. Until it has been called the system
+   * runs no timer of its own, and `listen` and `startSimulation` refuse.
+   */
+  start(): Promise<void>
+  /** Listen on config.port; resolves with the bound port. Rejects before `start()`. */
   listen(): Promise<number>
-  /** Backfill / catch up, then start the live simulator (when enabled). */
+  /** Backfill / catch up, then start the live simulator (when enabled). Rejects before `start()`. */
   startSimulation(onProgress?: SimProgress): Promise<void>
   /** Log and count an error the process survives (city_brain_store_errors_total). */
   reportError(op: string, err: unknown): void
-  /** Stop gracefully; `onPhase` hears each step as it begins (a stuck shutdown can say where). */
+  /**
+   * Stop gracefully; `onPhase` hears each step as it begins (a stuck shutdown can say where). Safe
+   * whether or not `start()` was called: it stops what was started and closes what was built.
+   */
   stop(onPhase?: (phase: string) => void): Promise<void>
 }
 
@@ -114,7 +129,6 @@ export async function createSystem(
         onError: (err) => faults.report('lease', err),
       })
     : createLocalLease()
-  lease.start()
   await store.upsertWorkers(city.workers())
 
   // The simulated clock resumes from where it stopped so time never runs backwards across restarts.
@@ -141,17 +155,6 @@ export async function createSystem(
     ...(config.adminToken ? { adminToken: config.adminToken } : {}),
   })
 
-  // On a shared store other processes revoke too: learn their revocations within seconds (the store
-  // is the record; each process drops its own sockets holding a revoked token).
-  const revocations = config.databaseUrl
-    ? setInterval(() => {
-        store
-          .revokedTokens(Date.now())
-          .then(tokens.learnRevoked, (err: unknown) => faults.report('revocations', err))
-      }, 2000)
-    : null
-  revocations?.unref()
-
   const calendar = config.calendar
   const tz = calendar.timeZone
   const events = createEventService({
@@ -173,11 +176,9 @@ export async function createSystem(
         onError: (err) => faults.report('ingest-bus', err),
       })
     : null
-  if (bus) {
-    patrol.onIngest((p, r) => bus.publish(p, r))
-    await bus.start()
-  }
-  const adapterClient = config.redisUrl ? new Redis(config.redisUrl) : null
+  if (bus) patrol.onIngest((p, r) => bus.publish(p, r))
+  // Connected by start(), not here: a client connects (and reconnects) by itself once it is built.
+  const adapterClient = config.redisUrl ? new Redis(config.redisUrl, { lazyConnect: true }) : null
   adapterClient?.on('error', (err) => faults.report('socket.io-adapter', err))
   // KPI reads run in a worker thread over a read-only connection: they never block the event loop.
   const kpis = createKpiService({
@@ -309,22 +310,21 @@ export async function createSystem(
       },
     })
   }
-  // Hourly; after a failure, or while the store fails, sooner: a successful write clears the failure.
   // The holder of the lease alone prunes (the health probe is every process's own).
   const leased = (task: () => Promise<unknown>) => (): Promise<unknown> =>
     lease.held ? task() : Promise.resolve()
-  const stopHousekeeping = startHousekeeping({
-    tasks: [
-      () => (store.health().ok ? Promise.resolve() : store.setMeta('store.checked', String(Date.now()))),
-      leased(patrol.prune),
-      leased(store.pruneIdempotencyKeys),
-    ],
-    healthy: () => store.health().ok,
-    everyMs: 3_600_000,
-    retryMs: 1000,
-    maxRetryMs: 60_000,
-    onError: (err, retryInMs) => faults.retrying('housekeeping', err, retryInMs),
-  })
+
+  // What start() started, for stop() to stop: nothing until it is called.
+  let started: Promise<void> | null = null
+  let stopped = false
+  let revocations: ReturnType<typeof setInterval> | null = null
+  let stopHousekeeping: (() => Promise<void>) | null = null
+  let lagTimer: ReturnType<typeof setInterval> | null = null
+  // Listening or simulating without the lease, the bus reader and the housekeeping would look like a
+  // healthy process that never prunes, never runs the simulator and never hears the other processes.
+  const requireStarted = (what: string): void => {
+    if (!started) throw new Error(`system.${what}() called before system.start(): start() first`)
+  }
 
   return {
     store,
@@ -336,8 +336,44 @@ export async function createSystem(
     simulator,
     app,
     logger,
+    start() {
+      if (stopped) return Promise.reject(new Error('system.start() called after system.stop()'))
+      started ??= (async () => {
+        lease.start()
+        // On a shared store other processes revoke too: learn their revocations within seconds (the
+        // store is the record; each process drops its own sockets holding a revoked token).
+        if (config.databaseUrl) {
+          revocations = setInterval(() => {
+            store
+              .revokedTokens(Date.now())
+              .then(tokens.learnRevoked, (err: unknown) => faults.report('revocations', err))
+          }, 2000)
+          revocations.unref()
+        }
+        // Its failures are reported through the 'error' listener, and ioredis reconnects by itself.
+        adapterClient?.connect().catch(() => undefined)
+        await bus?.start()
+        // Hourly; after a failure, or while the store fails, sooner: a successful write clears the
+        // failure.
+        stopHousekeeping = startHousekeeping({
+          tasks: [
+            () =>
+              store.health().ok ? Promise.resolve() : store.setMeta('store.checked', String(Date.now())),
+            leased(patrol.prune),
+            leased(store.pruneIdempotencyKeys),
+          ],
+          healthy: () => store.health().ok,
+          everyMs: 3_600_000,
+          retryMs: 1000,
+          maxRetryMs: 60_000,
+          onError: (err, retryInMs) => faults.retrying('housekeeping', err, retryInMs),
+        })
+      })()
+      return started
+    },
     listen: () =>
       new Promise((resolve, reject) => {
+        requireStarted('listen')
         // Not ready before the live stream is: a wall sent here by /readyz would be refused.
         if (!config.simulate) ready = false
         server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
@@ -373,12 +409,14 @@ export async function createSystem(
         server.once('error', reject)
       }),
     async startSimulation(onProgress) {
+      requireStarted('startSimulation')
       if (!simulator) return
       const report = (p: Parameters<SimProgress>[0]) => {
         startup = { phase: p.phase, done: p.done, total: p.total }
         onProgress?.(p)
       }
-      const lagTimer = setInterval(() => simLag.set((clock.now() - simulator.until) / 1000), 5000)
+      if (lagTimer) clearInterval(lagTimer)
+      lagTimer = setInterval(() => simLag.set((clock.now() - simulator.until) / 1000), 5000)
       lagTimer.unref()
       // Whoever takes the lease catches up from where the last holder stopped (the simulator plans
       // from the store, as after a restart) and runs; whoever loses it stops after its slice.
@@ -405,14 +443,17 @@ export async function createSystem(
       const first = lease.held
         ? Promise.resolve(true)
         : new Promise<boolean>((resolve) => {
+            // Whichever comes first ends the wait, and clears the other (no timer outlives it).
             const off = lease.onChange((held) => {
               off()
+              clearTimeout(wait)
               resolve(held)
             })
-            setTimeout(() => {
+            const wait = setTimeout(() => {
               off()
               resolve(lease.held)
-            }, 3000).unref()
+            }, 3000)
+            wait.unref()
           })
       if (await first) {
         starting = simulator.start(report, stopStart.signal)
@@ -433,11 +474,15 @@ export async function createSystem(
     async stop(onPhase = () => undefined) {
       // A backfill or catch-up still running ends after its slice in progress has committed.
       onPhase('start')
+      stopped = true
       stopStart.abort()
+      // A start() still connecting the bus finishes first, so that what it starts is stopped below.
+      await started?.catch(() => undefined)
       await starting.catch(() => undefined)
       onPhase('housekeeping')
       if (revocations) clearInterval(revocations)
-      await stopHousekeeping()
+      if (lagTimer) clearInterval(lagTimer)
+      await stopHousekeeping?.()
       // 1. Stop accepting: the port is free for the next process at once. The callback comes when
       // the last connection has ended; keep-alive connections are closed as soon as they are idle
       // (else each would hold the exit for its keep-alive timeout).

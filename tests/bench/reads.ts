@@ -56,6 +56,7 @@ const parsed = parseConfig({
 if (!parsed.ok) throw new Error(parsed.errors.join('; '))
 const clock = manualClock(FIXED_NOW)
 const system = await createSystem(parsed.config, { clock })
+await system.start()
 const reused = process.env.DATA_DIR !== undefined
 const built = performance.now()
 await system.startSimulation()

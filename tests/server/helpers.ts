@@ -70,6 +70,7 @@ export async function createTestSystem(opts: { env?: Record<string, string>; now
   const dir = tempDir('sys')
   const clock = manualClock(opts.now ?? FIXED_NOW)
   const system = await createSystem(testConfig(dir.path, opts.env), { clock })
+  await system.start()
   return {
     system,
     dataDir: dir.path,

@@ -112,6 +112,7 @@ export async function startLiveServer(
   const dataDir = opts.dataDir ?? dir!.path
   const config = liveConfig(dataDir, opts.env)
   const system = await createSystem(config, opts.clock ? { clock: opts.clock } : {})
+  await system.start()
   const port = await system.listen()
   const base = `http://127.0.0.1:${port}`
   return {
@@ -155,6 +156,7 @@ export async function startComposedLiveServer(
   const dir = tempDir('live-composed')
   const config = liveConfig(dir.path, opts.env)
   const system = await createSystem(config, opts.clock ? { clock: opts.clock } : {})
+  await system.start()
   const { city, clock, tokens, logger } = system
   const store = opts.wrapStore ? opts.wrapStore(system.store) : system.store
   const calendar = config.calendar
@@ -529,6 +531,7 @@ export function changeDriver(
 export async function commitWhileDown(dataDir: string, n: number, seed = 11): Promise<number> {
   const offline = await createSystem(liveConfig(dataDir))
   try {
+    await offline.start()
     return await changeDriver(offline, { seed }).run(n)
   } finally {
     await offline.stop()

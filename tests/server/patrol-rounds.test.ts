@@ -33,6 +33,7 @@ async function start(dataDir?: string, now = at(8)) {
   const path = dataDir ?? dir!.path
   const clock = manualClock(now)
   const system = await createSystem(testConfig(path, { SIMULATE: '0' }), { clock })
+  await system.start()
   let stopped = false
   const stop = async () => {
     if (!stopped) await system.stop()

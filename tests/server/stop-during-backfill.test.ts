@@ -11,6 +11,7 @@ it('stops a first backfill between two slices, and the next start resumes from t
   const dir = tempDir('stop-backfill')
   try {
     const first = await createSystem(testConfig(dir.path, { BACKFILL_DAYS: '6' }), { clock: manualClock() })
+    await first.start()
     let slices = 0
     let stopping: Promise<void> | null = null
     const started = first.startSimulation(() => {
@@ -23,6 +24,7 @@ it('stops a first backfill between two slices, and the next start resumes from t
 
     const second = await createSystem(testConfig(dir.path, { BACKFILL_DAYS: '6' }), { clock: manualClock() })
     try {
+      await second.start()
       const until = Number(await second.store.getMeta('sim.until'))
       const phases: string[] = []
       await second.startSimulation((p) => void phases.push(p.phase))

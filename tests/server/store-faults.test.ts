@@ -136,6 +136,7 @@ describe('the data directory', () => {
     mkdirSync(dir.path, { recursive: true })
     chmodSync(dir.path, 0o755)
     const first = await createSystem(testConfig(dir.path, { BACKFILL_DAYS: '0' }), { clock: manualClock() })
+    await first.start()
     expect(statSync(dir.path).mode & 0o777, 'the data directory is the owner’s only').toBe(0o700)
     for (const f of [DB, 'lock']) expect(statSync(join(dir.path, f)).mode & 0o777, f).toBe(0o600)
     let second: System | null = null
@@ -158,6 +159,7 @@ describe('the data directory', () => {
       await first.stop()
     }
     const third = await createSystem(testConfig(dir.path), { clock: manualClock() })
+    await third.start()
     await third.stop()
   })
 })
@@ -263,6 +265,7 @@ describe('the simulator under store failures', () => {
       () => faulty.stop(),
       () => plain.stop(),
     )
+    for (const s of [faulty, plain]) await s.start()
     const advance = (i: number, t: number) => (clocks[i]!.set(t), [faulty, plain][i]!.simulator!.advanceTo(t))
     const steps = [20, 40, 60, 80, 100, 120].map((m) => FIXED_NOW + m * MIN)
     for (const s of [faulty, plain]) await s.simulator!.start()

@@ -144,12 +144,14 @@ describe('across restarts', () => {
     const { adminToken: _fixed, ...config } = testConfig(dir.path, { SIMULATE: '0' })
     try {
       const first = await createSystem(config)
+      await first.start()
       const login1 = await loginTokens(first)
       const extra = await first.tokens.mint({ role: 'officer', ttlSeconds: 3600 })
       await first.tokens.revoke(extra.jti, extra.expiresAt)
       await first.stop()
 
       const second = await createSystem(config)
+      await second.start()
       const login2 = await loginTokens(second)
       expect(login2).toEqual(login1)
       expect(await second.tokens.verify(extra.token)).toEqual({ ok: false, reason: 'revoked' })
