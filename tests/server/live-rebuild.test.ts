@@ -42,7 +42,11 @@ const TZ = 'Asia/Shanghai'
 const clock = manualClock()
 /** Store reads of the day snapshot that fail from now on (the injected fault). */
 let failing = 0
-/** Reads of the change log that fail from now on. */
+/**
+ * Replay reads of the change log that fail from now on: reads from the start of the log only, so
+ * that the change feed's own poll (reading from its position, past the first change) never takes
+ * the fault meant for the replay.
+ */
 let failingLog = 0
 const reported: { op: string; err: unknown }[] = []
 const unhandled: unknown[] = []
@@ -58,7 +62,8 @@ const faulty = (store: Store): Store =>
           throw new Error('SQLITE_IOERR: disk I/O error (injected)')
         }
       if (key === 'listChanges' && failingLog > 0)
-        return async () => {
+        return async (after: number, limit: number) => {
+          if (after !== 0) return target.listChanges(after, limit)
           failingLog--
           throw new Error('SQLITE_BUSY: database is locked (injected)')
         }
@@ -208,6 +213,7 @@ describe('a rebuild in progress', () => {
         return createLiveServer({ ...o, state, store, tickMs: 50 })
       },
     })
+    await sys.start()
     base = `http://127.0.0.1:${await sys.listen()}`
     http = httpRequester(base)
   })
