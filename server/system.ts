@@ -94,6 +94,8 @@ export async function createSystem(
     clock?: Clock
     /** The live stream's implementation (a benchmark composes its baseline here). */
     live?: (o: LiveServerOptions) => Pick<LiveServer, 'start' | 'close'>
+    /** The lease on the simulator and the housekeeping (a test composes one it controls). */
+    lease?: Lease
   } = {},
 ): Promise<System> {
   const logger = opts.logger ?? pino({ level: config.logLevel })
@@ -122,13 +124,15 @@ export async function createSystem(
   })
   // Exactly one process runs the simulator and the housekeeping: the holder of the lease (with
   // SQLite the only process, which always holds it).
-  const lease: Lease = config.databaseUrl
-    ? createPgLease({
-        connectionString: config.databaseUrl,
-        name: `${config.databaseSchema}:simulator`,
-        onError: (err) => faults.report('lease', err),
-      })
-    : createLocalLease()
+  const lease: Lease =
+    opts.lease ??
+    (config.databaseUrl
+      ? createPgLease({
+          connectionString: config.databaseUrl,
+          name: `${config.databaseSchema}:simulator`,
+          onError: (err) => faults.report('lease', err),
+        })
+      : createLocalLease())
   await store.upsertWorkers(city.workers())
 
   // The simulated clock resumes from where it stopped so time never runs backwards across restarts.
@@ -467,8 +471,10 @@ export async function createSystem(
         await startLive()
         ready = true
       }
+      // The lease may have changed hands while the live stream started, before anyone listened:
+      // act on where it stands now, as if the change had been heard.
       lease.onChange(take)
-      if (!lease.held && stopSim) take(false)
+      if (lease.held !== Boolean(stopSim)) take(lease.held)
     },
     reportError: faults.report,
     async stop(onPhase = () => undefined) {
