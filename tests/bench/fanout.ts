@@ -53,6 +53,8 @@ const REDIS_URL = env.REDIS_URL
 const SEED_DAYS = num('SEED_DAYS', 2)
 const CITY = env.CITY ?? '430602'
 const SAMPLE_EVERY = num('BENCH_SAMPLE_EVERY', 5)
+/** How long the clients go on opening a row's sockets (and wait for each handshake). */
+const CONNECT_SECONDS = num('CONNECT_SECONDS', 300)
 const P99_TARGET_MS = 400
 const ADMIN = 'bench-admin-token-0123456789abcdef'
 const PLAN = loadPlan(env)
@@ -378,9 +380,12 @@ async function runPoint(design: Design, total: number, procs: number, pg: boolea
           OFFICER_TOKEN: officer,
           PUBLIC_TOKEN: publicToken,
           INDEX: String(i),
+          CONNECT_SECONDS: String(CONNECT_SECONDS),
         }),
       )
-    const connected = await Promise.all(clients.map((c) => c.next('connected', 400_000)))
+    const connected = await Promise.all(
+      clients.map((c) => c.next('connected', (CONNECT_SECONDS + 120) * 1000)),
+    )
     point.connected = connected.reduce((s, m) => s + Number(m?.connected ?? 0), 0)
     log(`${label} ${point.connected} of ${total} connected; warming up ${WARMUP_S}s, measuring ${SECONDS}s`)
     await sleep(WARMUP_S * 1000)
@@ -488,8 +493,11 @@ const p99 = (r: Point) => percentile(r.lat.written, 0.99)
 const complete = (r: Point) => !r.failed && r.connected === r.internal + r.public
 const sustains = (r: Point) => complete(r) && p99(r) <= P99_TARGET_MS
 
+/** A row's failure as the tables print it (a row not run says so, not "failed"). */
+const failedText = (why: string) => (why.startsWith('not run') ? why : `failed: ${why}`)
+
 function summary(r: Point): string {
-  if (r.failed) return `failed: ${r.failed}`
+  if (r.failed) return failedText(r.failed)
   return `connected ${r.connected}; CPU ${fmt((r.cpu / r.seconds) * 100)}%; items/CPU-s ${fmt(itemsPerCpu(r))}; change written p50/p99 ${pp(r.lat.written)} ms; client p50/p99 ${pp(r.lat.client)} ms; event loop p99 ${fmt(r.eventLoopP99)} ms; longest burst ${fmt(r.longestBurst)} ms; pings ${fmt(r.load.pingsPerS)}/s (behind ${fmt(r.load.behindPerS)}/s); changes ${fmt(r.load.changesPerS, 2)}/s`
 }
 
@@ -519,7 +527,7 @@ function sweepText(rows: Point[]): string {
     const b = byCount.get(n)?.find((r) => r.design === 'naive')
     return c && b && !c.failed && !b.failed ? itemsPerCpu(c) / itemsPerCpu(b) : null
   }
-  const ok = (r: Point) => (r.failed ? `failed: ${r.failed}` : `${fmt(r.connected)}`)
+  const ok = (r: Point) => (r.failed ? failedText(r.failed) : `${fmt(r.connected)}`)
   const t1 = [
     '| sockets (internal + public) | design | connected | server CPU (1 core = 100 %) | internal frames/s | internal KB/s | internal items/s | public frames/s | public KB/s | public items/s | frames per CPU-s | KB per CPU-s | items per CPU-s | items per CPU-s, coalesced ÷ naive |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
@@ -756,14 +764,19 @@ async function main(): Promise<void> {
   if (doSweep)
     for (const n of SWEEP)
       for (const d of MODES) {
-        // A design that failed at a smaller count is not tried at a larger one.
-        const prior = rows.find((r) => r.design === d && r.failed)
+        // A design that failed, or did not get every socket connected, at a smaller count is not
+        // tried at a larger one (it would only spend CONNECT_SECONDS finding the same limit again).
+        const prior = rows.find((r) => r.design === d && (r.failed || r.connected < r.internal + r.public))
         if (prior) {
+          const at = prior.internal + prior.public
           rows.push({
             ...prior,
             internal: Math.round(n * INTERNAL_SHARE),
             public: n - Math.round(n * INTERNAL_SHARE),
-            failed: `not run: failed at ${prior.internal + prior.public}`,
+            connected: 0,
+            failed: prior.failed
+              ? `not run: failed at ${fmt(at)}`
+              : `not run: ${fmt(prior.connected)} of ${fmt(at)} connected at ${fmt(at)}`,
           })
           continue
         }
