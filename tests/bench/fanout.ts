@@ -578,6 +578,13 @@ function sweepText(rows: Point[]): string {
   ].join('\n')
 }
 
+/** The naive row at a coalesced row's count, as the verdicts say it (connected, or why not run). */
+function naiveAt(c: Point, rows: Point[]): string {
+  const n = rows.find((r) => r.design === 'naive' && r.internal === c.internal)
+  if (!n) return 'not run'
+  return n.failed ? failedText(n.failed) : `${fmt(n.connected)}`
+}
+
 function verdicts(rows: Point[], cluster: Point[]): string {
   const full = (d: Design) =>
     rows.find(
@@ -612,7 +619,7 @@ function verdicts(rows: Point[], cluster: Point[]): string {
     )
   if (c && !complete(c))
     lines.push(
-      `  At the largest count (${fmt(c.internal + c.public)}) the rows are not at equal load: coalesced had ${fmt(c.connected)} sockets connected, naive ${fmt(rows.find((r) => r.design === 'naive' && r.internal === c.internal)?.connected)}.`,
+      `  At the largest count (${fmt(c.internal + c.public)}) the rows are not at equal load: coalesced had ${fmt(c.connected)} sockets connected, naive ${naiveAt(c, rows)}.`,
     )
   const at2000 = rows.find((r) => r.design === 'coalesced' && r.internal === 2000)
   lines.push(
