@@ -5,7 +5,7 @@
  * or the cluster would have a lease holder that simulates nothing and no other process that would.
  */
 import { afterEach, expect, it } from 'vitest'
-import type { Lease } from '../../server/cluster/lease.ts'
+import { createLocalLease, type Lease } from '../../server/cluster/lease.ts'
 import { createLiveServer } from '../../server/live/live-server.ts'
 import { createSystem } from '../../server/system.ts'
 import { manualClock, tempDir, testConfig } from './helpers.ts'
@@ -16,26 +16,20 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c()
 })
 
-/** A lease that answers nothing until `take()`, which its listeners of that instant hear. */
+/**
+ * A lease that answers nothing until `take()`, which its listeners of that instant hear: the local
+ * lease, its taking moved from `start()` to the test's hand.
+ */
 function handLease(): Lease & { take: () => void } {
-  let held = false
-  const listeners = new Set<(held: boolean) => void>()
+  const local = createLocalLease()
   return {
     get held() {
-      return held
+      return local.held
     },
-    onChange(l) {
-      listeners.add(l)
-      return () => listeners.delete(l)
-    },
+    onChange: (l) => local.onChange(l),
     start() {},
-    async stop() {
-      held = false
-    },
-    take() {
-      held = true
-      for (const l of [...listeners]) l(true)
-    },
+    stop: () => local.stop(),
+    take: () => local.start(),
   }
 }
 
