@@ -165,7 +165,7 @@ export function adminRoutes(deps: AppDeps) {
             },
             { outOfScopeWorkers: outside },
           )
-        const r = await deps.patrol.ingest(inside)
+        const r = await deps.patrol.ingest(inside, { group: true })
         // Each refused ping by its index in the body (DESIGN.md §2: > 2 min ahead of the server clock).
         const refused = r.refused.map((x) => ({ ...x, index: indexes[x.index]! }))
         if (r.accepted === 0)
