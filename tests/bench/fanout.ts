@@ -98,7 +98,6 @@ const pidsNamed = (comm: string): number[] =>
       }
     })
     .map(Number)
-const sumCpu = (pids: number[]) => pids.reduce((s, p) => s + (cpuSeconds(p) || 0), 0)
 
 interface Child {
   proc: ChildProcess
@@ -402,8 +401,8 @@ async function runPoint(design: Design, total: number, procs: number, pg: boolea
     await sleep(WARMUP_S * 1000)
     if (servers.some((s) => s.proc.exitCode !== null)) throw new Error('a server process died')
 
-    const services = pg ? [...pidsNamed('redis-server'), ...pidsNamed('postgres')] : []
-    const svc0 = sumCpu(services)
+    const servicePids = () => (pg ? [...pidsNamed('redis-server'), ...pidsNamed('postgres')] : [])
+    const svc0 = new Map(servicePids().map((p) => [p, cpuSeconds(p)]))
     for (const c of [...servers, ...clients]) c.send('reset')
     const mark0 = (await (load.send('mark'), load.next('mark', 30_000))) as unknown as LoadMark
     const cpu0 = servers.reduce((s, c) => s + cpuSeconds(c.pid), 0)
@@ -419,7 +418,13 @@ async function runPoint(design: Design, total: number, procs: number, pg: boolea
     }
     const cpu1 = servers.reduce((s, c) => s + cpuSeconds(c.pid), 0)
     const clientCpu1 = [...clients, load].reduce((s, c) => s + cpuSeconds(c.pid), 0)
-    const svc1 = sumCpu(services)
+    // Per process: its CPU in the window (all of it for one started since); a process that exited
+    // meanwhile (a PostgreSQL backend) is not counted, rather than taken off the total.
+    const svc1 = servicePids().reduce((sum, p) => {
+      const now = cpuSeconds(p)
+      const was = svc0.get(p) ?? 0
+      return Number.isFinite(now) && Number.isFinite(was) ? sum + now - was : sum
+    }, 0)
     const seconds = (Date.now() - t0) / 1000
     const reports = await Promise.all(clients.map((c) => (c.send('report'), c.next('report', 120_000))))
     const serverReports = await Promise.all(servers.map((c) => (c.send('report'), c.next('report', 120_000))))
@@ -428,7 +433,7 @@ async function runPoint(design: Design, total: number, procs: number, pg: boolea
 
     point.seconds = seconds
     point.cpu = cpu1 - cpu0
-    point.servicesCpu = pg ? svc1 - svc0 : null
+    point.servicesCpu = pg ? svc1 : null
     point.clientCpu = (clientCpu1 - clientCpu0) / seconds
     point.rssPerConnKB = (rssMax - rss0) / Math.max(1, point.connected) / 1024
     for (const r of reports) {
