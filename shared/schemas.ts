@@ -8,10 +8,11 @@
 import { z } from 'zod'
 import { isCategoryCode } from './categories.ts'
 import { parseTtl } from './duration.ts'
+import { PERIOD_KINDS } from './periods.ts'
 import { parseRegionCode } from './regions.ts'
 import type { RegionLevel } from './regions.ts'
 import { EVENT_ACTIONS, EVENT_SOURCES, EVENT_STATUSES, ROLES, SATISFACTIONS } from './types.ts'
-import type { EventStatus } from './types.ts'
+import type { EventSource, EventStatus } from './types.ts'
 
 /** Every error code the API answers with (`{"error":{"code","message","details"?}}`). */
 export const ERROR_CODES = [
@@ -92,6 +93,7 @@ function commaList<T extends string>(what: string, valid: (s: string) => s is T)
 }
 
 const isStatus = (s: string): s is EventStatus => (EVENT_STATUSES as readonly string[]).includes(s)
+const isSource = (s: string): s is EventSource => (EVENT_SOURCES as readonly string[]).includes(s)
 
 /**
  * The longest period any query may span, and how far back an `at` may lie: every read of a period
@@ -120,6 +122,12 @@ export const eventsQuerySchema = z
     region: regionCodeSchema().optional(),
     status: commaList('statuses', isStatus).optional(),
     category: commaList('category codes', isCategoryCode).optional(),
+    source: commaList('sources', isSource).optional(),
+    /** `true`: only events overdue now (dispatched, past their deadline). */
+    overdue: z
+      .enum(['true', 'false'])
+      .transform((v) => v === 'true')
+      .optional(),
     from: isoInstantSchema.optional(),
     to: isoInstantSchema.optional(),
     cursor: z.string().min(1).max(512).optional(),
@@ -143,6 +151,29 @@ export const kpisQuerySchema = z
     at: isoInstantSchema.optional(),
   })
   .superRefine(orderedPeriod)
+
+/**
+ * `GET /api/v1/brief` and `GET /api/v1/reports/brief.pdf` query: a region, a period (default this
+ * month; `custom` with `from` and `to`), and optionally the instant `at` to read it as it stood then.
+ */
+export const briefQuerySchema = z
+  .object({
+    region: regionCodeSchema(),
+    period: z.enum(PERIOD_KINDS).default('month'),
+    from: isoInstantSchema.optional(),
+    to: isoInstantSchema.optional(),
+    at: isoInstantSchema.optional(),
+  })
+  .superRefine(orderedPeriod)
+  .superRefine((v, ctx) => {
+    if (v.period === 'custom' && (v.from === undefined || v.to === undefined))
+      ctx.addIssue({
+        code: 'custom',
+        message: 'a custom period needs from and to',
+        path: [v.from === undefined ? 'from' : 'to'],
+        input: v,
+      })
+  })
 
 /** `GET /api/v1/rankings` query; `region` (optional) limits the ranking to one district or street. */
 export const rankingsQuerySchema = z
@@ -242,6 +273,7 @@ export type EventsQuery = z.output<typeof eventsQuerySchema>
 export type ChangesQuery = z.output<typeof changesQuerySchema>
 export type KpisQuery = z.output<typeof kpisQuerySchema>
 export type RankingsQuery = z.output<typeof rankingsQuerySchema>
+export type BriefQuery = z.output<typeof briefQuerySchema>
 export type TokenRequest = z.output<typeof tokenRequestSchema>
 
 /** One row of `GET /api/v1/tokens`: an issued token's registry entry, never the token itself. */

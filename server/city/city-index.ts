@@ -1,6 +1,7 @@
 /**
  * The loaded city: region tree, lookups, GeoJSON of a region's children and point → grid.
  */
+import type { RegionGeo } from '../../shared/api.ts'
 import { readFileSync } from 'node:fs'
 import booleanPointInPolygon from '@turf/boolean-point-in-polygon'
 import { multiPolygon, point } from '@turf/helpers'
@@ -43,15 +44,8 @@ export interface CityIndex {
   geoAt(code: string, level: RegionLevel): GeoJSONFeatureCollection
 }
 
-export interface GeoJSONFeatureCollection {
-  type: 'FeatureCollection'
-  features: Array<{
-    type: 'Feature'
-    id: string
-    properties: Record<string, unknown>
-    geometry: { type: 'MultiPolygon'; coordinates: MultiPolygonCoords }
-  }>
-}
+/** The GeoJSON the region routes answer (shared/api.ts). */
+export type GeoJSONFeatureCollection = RegionGeo
 
 const bboxOf = (g: MultiPolygonCoords): Bbox => {
   const b: Bbox = [Infinity, Infinity, -Infinity, -Infinity]

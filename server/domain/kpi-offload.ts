@@ -6,7 +6,7 @@
 import { Worker } from 'node:worker_threads'
 import type { ScoreWeights } from '../../shared/kpis.ts'
 import type { WorkCalendar } from '../../shared/working-time.ts'
-import type { KpiReport, KpiService } from './kpi-service.ts'
+import type { KpiReport, KpiSeries, KpiService } from './kpi-service.ts'
 
 export interface KpiWorkerData {
   /** The SQLite file of the store (opened read-only in the worker). */
@@ -19,9 +19,11 @@ export interface KpiWorkerData {
   patrolMidday?: number
 }
 
-type Args<K extends 'kpis' | 'rankings'> = Parameters<KpiService[K]>
+type Args<K extends 'kpis' | 'rankings' | 'series'> = Parameters<KpiService[K]>
 export type KpiWorkerRequest = { id: number; now: number } & (
-  { op: 'kpis'; args: Args<'kpis'> } | { op: 'rankings'; args: Args<'rankings'> }
+  | { op: 'kpis'; args: Args<'kpis'> }
+  | { op: 'rankings'; args: Args<'rankings'> }
+  | { op: 'series'; args: Args<'series'> }
 )
 export type KpiWorkerReply =
   { id: number; ok: true; result: unknown } | { id: number; ok: false; error: string }
@@ -29,6 +31,7 @@ export type KpiWorkerReply =
 export interface KpiOffload {
   kpis(now: number, ...args: Args<'kpis'>): Promise<KpiReport>
   rankings(now: number, ...args: Args<'rankings'>): Promise<Awaited<ReturnType<KpiService['rankings']>>>
+  series(now: number, ...args: Args<'series'>): Promise<KpiSeries>
   close(): Promise<void>
 }
 
@@ -71,6 +74,7 @@ export function createKpiOffload(data: KpiWorkerData): KpiOffload {
   return {
     kpis: (now, ...args) => send({ op: 'kpis', now, args }),
     rankings: (now, ...args) => send({ op: 'rankings', now, args }),
+    series: (now, ...args) => send({ op: 'series', now, args }),
     async close() {
       const w = worker
       worker = null

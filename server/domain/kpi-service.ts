@@ -40,10 +40,24 @@ export interface KpiService {
     from: number,
     to: number,
   ): Promise<{ seq: number; rows: RankingRow[] }>
+  /**
+   * The figures of each span of `buckets` (a sparkline), from one read of the whole range, now or
+   * as they stood at `at`. The patrol figures (二巡 coverage, workers on duty) belong to a day and an
+   * instant, not to a bucket: null in every point.
+   */
+  series(region: string, buckets: { from: number; to: number }[], at?: number): Promise<KpiSeries>
   /** The local day [start, end) containing `at`, and its midday for 一日双巡 (PATROL_MIDDAY). */
   dayOf(at: number): PatrolDay
   /** Stop the worker thread, if the service has one. */
   close(): Promise<void>
+}
+
+export interface KpiSeries {
+  region: string
+  /** The instant the figures were read at. */
+  at: number
+  seq: number
+  points: { from: number; to: number; values: KpiValues }[]
 }
 
 const ONLINE_WINDOW_MS = 5 * 60_000
@@ -117,9 +131,49 @@ export function createKpiService(deps: {
     return { region, from, to, at: t, seq: snap.seq, values: valuesFor(node, snap, snap.events, from, to, t) }
   }
 
+  const computeSeries = async (
+    region: string,
+    buckets: { from: number; to: number }[],
+    now: number,
+    at?: number,
+  ): Promise<KpiSeries> => {
+    const t = at !== undefined && at < now ? at : now
+    if (buckets.length === 0) return { region, at: t, seq: 0, points: [] }
+    const from = Math.min(...buckets.map((b) => b.from))
+    const to = Math.max(...buckets.map((b) => b.to))
+    const snap = await snapshot(region, from, to, t, t < now ? t : undefined)
+    const none = { grids: 0, gridsWithTwoRounds: 0, onlineWorkers: 0 }
+    return {
+      region,
+      at: t,
+      seq: snap.seq,
+      points: buckets.map((b) => ({
+        from: b.from,
+        to: b.to,
+        values: {
+          ...computeKpis({
+            events: snap.events,
+            from: b.from,
+            to: b.to,
+            now: t,
+            calendars,
+            weights,
+            patrol: none,
+          }),
+          patrolCoverage: null,
+          onlineWorkers: null,
+        },
+      })),
+    }
+  }
+
   return {
     dayOf,
     close: async () => offload?.close(),
+    async series(region, buckets, at) {
+      const now = clock.now()
+      return offload ? offload.series(now, region, buckets, at) : computeSeries(region, buckets, now, at)
+    },
     async kpis(region, from, to, at) {
       const now = clock.now()
       const r = offload

@@ -33,7 +33,12 @@ const service = createKpiService({
 async function answer(m: KpiWorkerRequest): Promise<KpiWorkerReply> {
   now = m.now
   try {
-    const result = m.op === 'kpis' ? await service.kpis(...m.args) : await service.rankings(...m.args)
+    const result =
+      m.op === 'kpis'
+        ? await service.kpis(...m.args)
+        : m.op === 'rankings'
+          ? await service.rankings(...m.args)
+          : await service.series(...m.args)
     return { id: m.id, ok: true, result }
   } catch (err) {
     return { id: m.id, ok: false, error: err instanceof Error ? (err.stack ?? err.message) : String(err) }

@@ -1,4 +1,5 @@
 /** The HTTP application: sub-apps per domain, mounted on one Hono app. No ports opened here. */
+import { briefRoutes } from './routes/brief.ts'
 import { Hono } from 'hono'
 import { AppError } from '../errors.ts'
 import type { AppDeps, AppEnv } from './context.ts'
@@ -10,6 +11,7 @@ import { healthRoutes } from './routes/health.ts'
 import { homeRoutes } from './routes/home.ts'
 import { kpiRoutes } from './routes/kpis.ts'
 import { regionRoutes } from './routes/regions.ts'
+import { reportRoutes } from './routes/reports.ts'
 import { staticRoutes } from './routes/static.ts'
 import { wallDataRoutes } from './routes/wall-data.ts'
 import { httpMetrics } from './metrics.ts'
@@ -55,6 +57,8 @@ export function createApp(deps: AppDeps, opts: AppOptions = {}) {
   app.route('/api/v1', regionRoutes(deps))
   app.route('/api/v1', eventRoutes(deps))
   app.route('/api/v1', kpiRoutes(deps))
+  app.route('/api/v1', briefRoutes(deps))
+  app.route('/api/v1', reportRoutes(deps))
   app.route('/api/v1', adminRoutes(deps))
   return app
 }

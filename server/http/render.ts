@@ -1,4 +1,5 @@
 /** Domain records → JSON for clients: ISO times with the city's offset; PII masked for roles that must not see it. */
+import type { ChangeView, EventView } from '../../shared/api.ts'
 import { maskReporter } from '../../shared/pii.ts'
 import type { Change, GridEvent, Role } from '../../shared/types.ts'
 import { formatIsoWithOffset } from '../../shared/working-time.ts'
@@ -16,7 +17,7 @@ const FULL_PII: readonly Role[] = ['admin', 'officer']
  */
 const READS_DESCRIPTION: readonly Role[] = ['admin', 'officer', 'leader']
 
-export function renderEvent(e: GridEvent, role: Role, tz: string, now: number) {
+export function renderEvent(e: GridEvent, role: Role, tz: string, now: number): EventView {
   const reporter = e.reporter && (FULL_PII.includes(role) ? e.reporter : maskReporter(e.reporter))
   return {
     id: e.id,
@@ -29,8 +30,8 @@ export function renderEvent(e: GridEvent, role: Role, tz: string, now: number) {
     gridCode: e.gridCode,
     source: e.source,
     ...(reporter ? { reporter } : {}),
-    reportedAt: iso(e.reportedAt, tz),
-    updatedAt: iso(e.updatedAt, tz),
+    reportedAt: formatIsoWithOffset(e.reportedAt, tz),
+    updatedAt: formatIsoWithOffset(e.updatedAt, tz),
     firstDispatchedAt: iso(e.firstDispatchedAt, tz),
     dispatchedAt: iso(e.dispatchedAt, tz),
     deadline: iso(e.deadline, tz),
@@ -47,16 +48,16 @@ export function renderEvent(e: GridEvent, role: Role, tz: string, now: number) {
   }
 }
 
-export function renderChange(c: Change, tz: string) {
+export function renderChange(c: Change, tz: string): Omit<ChangeView, 'actor'> {
   const { deadline, until, ...rest } = (c.data ?? {}) as NonNullable<Change['data']> & { deadline?: number }
   const data = {
     ...rest,
-    ...(until !== undefined ? { until: iso(until, tz) } : {}),
-    ...(deadline !== undefined ? { deadline: iso(deadline, tz) } : {}),
+    ...(until !== undefined ? { until: formatIsoWithOffset(until, tz) } : {}),
+    ...(deadline !== undefined ? { deadline: formatIsoWithOffset(deadline, tz) } : {}),
   }
   return {
     seq: c.seq,
-    at: iso(c.at, tz),
+    at: formatIsoWithOffset(c.at, tz),
     eventId: c.eventId,
     gridCode: c.gridCode,
     action: c.action,

@@ -807,6 +807,9 @@ export function createPgStore(opts: PgStoreOptions): Store {
       if (q.region) where.push(`grid_code >= ${p(q.region)} AND grid_code < ${p(q.region + ':')}`)
       if (q.statuses?.length) where.push(`status = ANY(${p(q.statuses)}::text[])`)
       if (q.categories?.length) where.push(`category = ANY(${p(q.categories)}::text[])`)
+      if (q.sources?.length) where.push(`source = ANY(${p(q.sources)}::text[])`)
+      if (q.overdueAt !== undefined)
+        where.push(`status = 'dispatched' AND deadline IS NOT NULL AND deadline < ${p(q.overdueAt)}`)
       if (q.from !== undefined) where.push(`reported_at >= ${p(q.from)}`)
       if (q.to !== undefined) where.push(`reported_at < ${p(q.to)}`)
       if (q.before) {
@@ -839,6 +842,10 @@ export function createPgStore(opts: PgStoreOptions): Store {
     },
     async countEvents() {
       return (await read<{ n: number }>('SELECT COUNT(*) AS n FROM events'))[0]!.n
+    },
+    async firstReportedAt() {
+      const t = (await read<{ t: string | number | null }>('SELECT MIN(reported_at) AS t FROM events'))[0]!.t
+      return t === null ? null : Number(t)
     },
     async kpiSnapshot(region, from, to, day, onlineSince, at?): Promise<KpiSnapshot> {
       // One REPEATABLE READ transaction: the events, rounds and seq are mutually consistent.

@@ -444,6 +444,14 @@ export function createSqliteStore(file: string, opts: SqliteStoreOptions = {}): 
           where.push(`category IN (${q.categories.map(() => '?').join(',')})`)
           args.push(...q.categories)
         }
+        if (q.sources?.length) {
+          where.push(`source IN (${q.sources.map(() => '?').join(',')})`)
+          args.push(...q.sources)
+        }
+        if (q.overdueAt !== undefined) {
+          where.push(`status = 'dispatched' AND deadline IS NOT NULL AND deadline < ?`)
+          args.push(q.overdueAt)
+        }
         if (q.from !== undefined) {
           where.push('reported_at >= ?')
           args.push(q.from)
@@ -480,6 +488,11 @@ export function createSqliteStore(file: string, opts: SqliteStoreOptions = {}): 
     },
     async lastSeq() {
       return read(lastSeq)
+    },
+    async firstReportedAt() {
+      return read(() => {
+        return (st('SELECT MIN(reported_at) AS t FROM events').get() as { t: number | null }).t
+      })
     },
     async countEvents() {
       return read(() => {

@@ -70,6 +70,9 @@ export interface EventQuery {
   region?: string
   statuses?: string[]
   categories?: string[]
+  sources?: string[]
+  /** Only events overdue at this instant: dispatched, with a deadline before it. */
+  overdueAt?: number
   /** reportedAt ≥ from */
   from?: number
   /** reportedAt < to */
@@ -179,6 +182,8 @@ export interface Store {
     at?: number,
   ): Promise<KpiSnapshot>
 
+  /** When the earliest event in the store was reported (null when there is none): where the data reaches. */
+  firstReportedAt(): Promise<number | null>
   /** Events reported per grid since `since` (the surge baseline). */
   reportCountsSince(since: number): Promise<Map<string, number>>
 

@@ -1025,6 +1025,34 @@ export function describeStore(f: StoreFactory): void {
         for (const e of listed) expect(e).toEqual(made.find((m) => m.id === e.id))
       })
 
+      it('filters by sources and by overdue at an instant (dispatched, past its deadline), with the region', async () => {
+        const patrol = (await store.createEvent(payload(0), T0)).event
+        const hotline = (await store.createEvent(payload(1, { source: 'hotline' }), T0 + MIN)).event
+        // Dispatched at T0 + 2 min with a deadline 4 h later (act above).
+        await drive(hotline.id, T0 + 2 * MIN, ['accept', 'file', 'dispatch'])
+        const handled = (await store.createEvent(payload(2, { source: 'hotline', gridCode: GRID_B }), T0))
+          .event
+        await drive(handled.id, T0 + MIN, ['accept', 'file', 'dispatch', 'handle'])
+        const q = async (query: Partial<Parameters<Store['listEvents']>[0]>) =>
+          (await store.listEvents({ limit: 100, ...query })).map((e) => e.id).sort()
+        expect(await q({ sources: ['hotline'] })).toEqual([hotline.id, handled.id].sort())
+        expect(await q({ sources: ['patrol', 'video'] })).toEqual([patrol.id])
+        expect(await q({ sources: ['video'] })).toEqual([])
+        // Before the deadline nothing is overdue; after it, the dispatched one only (not the handled).
+        expect(await q({ overdueAt: T0 + 4 * HOUR })).toEqual([])
+        expect(await q({ overdueAt: T0 + 5 * HOUR })).toEqual([hotline.id])
+        expect(await q({ overdueAt: T0 + 5 * HOUR, region: '430602002' })).toEqual([])
+        expect(await q({ overdueAt: T0 + 5 * HOUR, sources: ['patrol'] })).toEqual([])
+      })
+
+      it('firstReportedAt tells where the data reaches: the earliest report, null for none', async () => {
+        expect(await store.firstReportedAt()).toBeNull()
+        await store.createEvent(payload(0), T0 + HOUR)
+        await store.createEvent(payload(1), T0 - DAY_MS)
+        await store.createEvent(payload(2), T0)
+        expect(await store.firstReportedAt()).toBe(T0 - DAY_MS)
+      })
+
       it('filters by statuses, categories and [from, to), combined with the region and the cursor', async () => {
         const mk = async (at: number, extra: Partial<ReportPayload>, actions: EventAction[] = []) => {
           const { event } = await store.createEvent(payload(0, extra), at)

@@ -7,6 +7,7 @@ import { html, raw } from 'hono/html'
 import { z } from 'zod'
 import {
   actionSchema,
+  briefQuerySchema,
   changesQuerySchema,
   eventsQuerySchema,
   kpisQuerySchema,
@@ -16,6 +17,7 @@ import {
   tokenRequestSchema,
 } from '../../../shared/schemas.ts'
 import type { AppEnv } from '../context.ts'
+import { reportLangSchema } from './reports.ts'
 
 type Op = {
   method: 'get' | 'post'
@@ -120,6 +122,27 @@ const OPS: Op[] = [
     summary: { zh: '街道/社区排名（默认本月）', en: 'Street/community ranking (default: this month)' },
     roles: 'any',
     query: rankingsQuerySchema,
+  },
+  {
+    method: 'get',
+    path: '/api/v1/brief',
+    summary: {
+      zh: '领导简报：区域某时段的指标、环比、同比、走势、下级排名与超期事件（默认本月；?at= 回溯到该时刻）',
+      en: 'The briefing: a region’s figures over a period with 环比 (vs the previous period), 同比 (vs a year before), their course, its units ranked and the worst overdue events (default: this month; ?at= as it stood then)',
+    },
+    roles: 'admin, officer, leader',
+    query: briefQuerySchema,
+  },
+  {
+    method: 'get',
+    path: '/api/v1/reports/brief.pdf',
+    summary: {
+      zh: '领导决策简报 A4 PDF（与 /api/v1/brief 相同的查询参数，另加 lang=zh|en，默认 zh）；附件下载，带 Content-Length',
+      en: 'The leadership briefing as an A4 PDF (the query of /api/v1/brief plus lang=zh|en, default zh); an attachment with its Content-Length',
+    },
+    roles: 'admin, officer, leader',
+    // The refinements of the brief's query (a custom period needs from and to) are the route's to check.
+    query: z.object({ ...briefQuerySchema.shape, ...reportLangSchema.shape }),
   },
   {
     method: 'post',

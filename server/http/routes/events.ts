@@ -1,4 +1,5 @@
 /** Events: list, one with its timeline, report, act; the change log. */
+import type { ChangeView, ChangesPage, EventDetail, EventsPage } from '../../../shared/api.ts'
 import { Hono } from 'hono'
 import {
   actionSchema,
@@ -36,7 +37,7 @@ export function eventRoutes(deps: AppDeps) {
   const readers = requireRole(deps.tokens, READERS)
   const writers = requireRole(deps.tokens, WRITERS)
   /** A change of the log or a timeline, with who made it (null for changes logged before actors were). */
-  const change = (ch: Change) => ({ ...renderChange(ch, tz), actor: ch.actor })
+  const change = (ch: Change): ChangeView => ({ ...renderChange(ch, tz), actor: ch.actor })
   return new Hono<AppEnv>()
     .get('/events', readers, async (c) => {
       const q = parse(eventsQuerySchema, c.req.query(), 'invalid_query')
@@ -49,6 +50,8 @@ export function eventRoutes(deps: AppDeps) {
         ...(region ? { region } : {}),
         ...(q.status ? { statuses: q.status } : {}),
         ...(q.category ? { categories: q.category } : {}),
+        ...(q.source ? { sources: q.source } : {}),
+        ...(q.overdue ? { overdueAt: deps.clock.now() } : {}),
         ...(q.from !== undefined ? { from: q.from } : {}),
         ...(q.to !== undefined ? { to: q.to } : {}),
         ...(q.cursor ? { before: decodeCursor(q.cursor) } : {}),
@@ -61,7 +64,7 @@ export function eventRoutes(deps: AppDeps) {
       return c.json({
         events: page.map((e) => renderEvent(e, role, tz, now)),
         next: rows.length > q.limit && last ? encodeCursor(last.reportedAt, last.id) : null,
-      })
+      } satisfies EventsPage)
     })
     .get('/events/:id', readers, async (c) => {
       const id = c.req.param('id')
@@ -72,7 +75,7 @@ export function eventRoutes(deps: AppDeps) {
       return c.json({
         ...renderEvent(e, c.get('principal').role, tz, deps.clock.now()),
         timeline: timeline.map(change),
-      })
+      } satisfies EventDetail)
     })
     .post('/events', writers, async (c) => {
       const body = parse(reportEventSchema, await jsonBody(c), 'invalid_body')
@@ -113,6 +116,6 @@ export function eventRoutes(deps: AppDeps) {
       return c.json({
         changes: rows.filter((ch) => !scope || ch.gridCode.startsWith(scope)).map(change),
         next: last ? last.seq : q.after,
-      })
+      } satisfies ChangesPage)
     })
 }

@@ -1,4 +1,5 @@
 /** KPIs of a region and period, and rankings of streets or communities. */
+import type { KpisResponse, RankingsResponse } from '../../../shared/api.ts'
 import { Hono } from 'hono'
 import { kpisQuerySchema, rankingsQuerySchema } from '../../../shared/schemas.ts'
 import { formatIsoWithOffset, localDate, startOfLocalDay } from '../../../shared/working-time.ts'
@@ -56,7 +57,7 @@ export function kpiRoutes(deps: AppDeps) {
         at: iso(r.at),
         seq: r.seq,
         values: valuesForRole(r.values, node.level, c.get('principal').role),
-      })
+      } satisfies KpisResponse)
     })
     .get('/rankings', anyRole, async (c) => {
       const q = parse(rankingsQuerySchema, c.req.query(), 'invalid_query')
@@ -74,6 +75,12 @@ export function kpiRoutes(deps: AppDeps) {
       const rows = (
         scope ? r.rows.filter((x) => x.code.startsWith(scope) || scope.startsWith(x.code)) : r.rows
       ).map((x) => ({ ...x, values: valuesForRole(x.values, q.level, role) }))
-      return c.json({ level: q.level, from: iso(from), to: iso(to), seq: r.seq, rankings: rows })
+      return c.json({
+        level: q.level,
+        from: iso(from),
+        to: iso(to),
+        seq: r.seq,
+        rankings: rows,
+      } satisfies RankingsResponse)
     })
 }

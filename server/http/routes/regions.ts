@@ -1,11 +1,12 @@
 /** The region tree, its GeoJSON and the event categories. */
+import type { CategoriesResponse, RegionGeo, RegionInfo, RegionSummary } from '../../../shared/api.ts'
 import { Hono } from 'hono'
 import { CATEGORIES } from '../../../shared/categories.ts'
 import type { AppDeps, AppEnv } from '../context.ts'
 import { ANY_ROLE, assertRegionAllowed, lookupRegion, requireRole } from '../middleware.ts'
 import type { RegionNode } from '../../city/city-index.ts'
 
-const summary = (n: RegionNode, lang: 'zh' | 'en') => ({
+const summary = (n: RegionNode, lang: 'zh' | 'en'): RegionSummary => ({
   code: n.code,
   name: n.name,
   level: n.level,
@@ -31,14 +32,14 @@ export function regionRoutes(deps: AppDeps) {
         ...summary(node, lang),
         grids: city.gridsOf(node.code).length,
         children: city.children(node.code).map((k) => summary(k, lang)),
-      })
+      } satisfies RegionInfo)
     })
     .get('/regions/:code/geo', anyRole, (c) => {
       const node = lookupRegion(city, c.req.param('code'))
       assertRegionAllowed(c, node.code)
       // Filtered by the token's scope: a shared cache must not hand it to another token.
       c.header('cache-control', 'private, max-age=3600')
-      return c.json(city.geo(node.code))
+      return c.json(city.geo(node.code) satisfies RegionGeo)
     })
     .get('/categories', anyRole, (c) =>
       c.json({
@@ -52,6 +53,6 @@ export function regionRoutes(deps: AppDeps) {
           limit: k.limit,
           department: k.department,
         })),
-      }),
+      } satisfies CategoriesResponse),
     )
 }

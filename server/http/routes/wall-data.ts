@@ -3,6 +3,13 @@
  * unit of one level under a region, today's event mix and the hourly activity, the facilities
  * with their one-kilometre service-circle coverage, and what the KPI tiles compare with.
  */
+import type {
+  ComparisonResponse,
+  FacilitiesResponse,
+  RegionGeo,
+  StatsResponse,
+  WhoAmI,
+} from '../../../shared/api.ts'
 import { Hono, type Context } from 'hono'
 import { CATEGORY_BY_CODE } from '../../../shared/categories.ts'
 import { comparisonPeriod } from '../../../shared/comparison.ts'
@@ -97,7 +104,7 @@ export function wallDataRoutes(deps: AppDeps) {
           // The product's clock (simulated time runs faster with SIM_SPEED), for the screens' clocks.
           now: iso(deps.clock.now()),
           clockSpeed: deps.clockSpeed,
-        })
+        } satisfies WhoAmI)
       })
       // Mounted before the region routes: with `?level=` it answers, without it the existing
       // children GeoJSON route does. Authentication runs only on the branch that answers here.
@@ -117,7 +124,7 @@ export function wallDataRoutes(deps: AppDeps) {
         }
         // Filtered by the token's scope: a shared cache must not hand it to another token.
         c.header('cache-control', 'private, max-age=3600')
-        return c.json(city.geoAt(node.code, level))
+        return c.json(city.geoAt(node.code, level) satisfies RegionGeo)
       })
       // byCategory / byGroup: events reported on the local day so far. hourly: per local hour,
       // events reported, handled and closed in it. Handled and closed read the events' current
@@ -149,7 +156,7 @@ export function wallDataRoutes(deps: AppDeps) {
             handled: handled[i]!,
             closed: closed[i]!,
           })),
-        })
+        } satisfies StatsResponse)
       })
       // The KPI tiles' comparison (较昨日同期 / 较上周同期, shared/comparison.ts): the compared day from
       // its midnight to this time of day, as the figures stood then; `basis` says which day it is.
@@ -170,7 +177,7 @@ export function wallDataRoutes(deps: AppDeps) {
           at: iso(r.at),
           seq: r.seq,
           values: valuesForRole(r.values, node.level, c.get('principal').role),
-        })
+        } satisfies ComparisonResponse)
       })
       .get('/facilities', anyRole, (c) => {
         const q = parse(facilitiesQuerySchema, c.req.query(), 'invalid_query')
@@ -190,7 +197,7 @@ export function wallDataRoutes(deps: AppDeps) {
               gridCode: f.gridCode,
             })),
           coverage: circles.coverage(city.gridsOf(node.code).map((g) => g.code)),
-        })
+        } satisfies FacilitiesResponse)
       })
   )
 }
