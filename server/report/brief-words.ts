@@ -6,40 +6,13 @@
  */
 import { KPI_LABELS, type KpiKey } from '../../shared/kpis.ts'
 import type { PeriodKind } from '../../shared/periods.ts'
-import type { RegionLevel } from '../../shared/regions.ts'
 import { localDate, startOfLocalDay, zoneOffset } from '../../shared/working-time.ts'
 
 export type ReportLang = 'zh' | 'en'
 type Words<K extends string> = Record<K, Record<ReportLang, string>>
 
-/** The briefing's figures in reading order (copied from web/src/brief/brief-keys.ts: `BRIEF_KEYS`). */
-export const BRIEF_KEYS: readonly KpiKey[] = [
-  'score',
-  'reported',
-  'dispatched',
-  'disposalRate',
-  'onTimeRate',
-  'closeRate',
-  'satisfactionRate',
-  'overdueOpen',
-  'overdueRate',
-  'reworkRate',
-  'extensionRate',
-  'avgDisposalHours',
-  'patrolCoverage',
-  'onlineWorkers',
-]
-
-/** Figures of an instant, not of a period: no sparkline (as web/src/brief/KpiCards.vue). */
-export const NO_SERIES: ReadonlySet<KpiKey> = new Set(['overdueOpen', 'patrolCoverage', 'onlineWorkers'])
-
-/** Copied from web/src/domain-names.ts (`LEVEL_NAMES`). */
-export const LEVEL_NAMES: Words<RegionLevel> = {
-  district: { zh: '区', en: 'District' },
-  street: { zh: '街道', en: 'Street' },
-  community: { zh: '社区', en: 'Community' },
-  grid: { zh: '网格', en: 'Grid' },
-}
+export { BRIEF_KEYS, NO_SERIES } from '../../shared/brief-keys.ts'
+export { LEVEL_NAMES } from '../../shared/domain-names.ts'
 
 /** The ranking's column heads: the figures' names, in English shortened to fit a column. */
 export const RANKING_HEADS = {

@@ -122,6 +122,8 @@ export interface Tile {
   kpi: KpiKey
   seq: string
   value: string
+  /** What a person reads on the tile: its value with its unit ("97.0%", "12", "—"). */
+  text: string
 }
 
 /** Every KPI tile, read in one evaluate (so all of them come from the same render). */
@@ -131,6 +133,7 @@ export const readTiles = (page: Page): Promise<Tile[]> =>
       kpi: (e.dataset.kpi ?? '') as KpiKey,
       seq: e.dataset.seq ?? '',
       value: e.dataset.value ?? '',
+      text: (e.querySelector('.value')?.textContent ?? '').replace(/\s+/g, ''),
     })),
   )
 

@@ -14,6 +14,7 @@ import { mkdirSync } from 'node:fs'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CATEGORIES } from '../../shared/categories.ts'
+import { kpiText } from '../../shared/kpi-format.ts'
 import { KPI_LABELS, type KpiKey } from '../../shared/kpis.ts'
 import { createT } from '../../web/src/i18n.ts'
 import { tempDir } from '../server/helpers.ts'
@@ -97,6 +98,11 @@ describe('the wall with the simulator running', () => {
       }))
       expect(overflow).toEqual({ x: 0, y: 0 })
       expect(await layoutProblems(page)).toEqual([])
+      // On a 32:9 wall the map takes at least a third of the width (it used to get a fifth).
+      if (width / height > 2.5) {
+        const map = (await page.locator('.map').boundingBox())!
+        expect(map.width / width).toBeGreaterThanOrEqual(1 / 3)
+      }
       await page.context().close()
     },
   )
@@ -198,12 +204,13 @@ const asRecord = (seq: string | number, values: [string, string][]) => ({
 const tilesRecord = (tiles: Tile[]) =>
   asRecord(
     tiles[0]?.seq ?? '',
-    tiles.map((t) => [t.kpi, t.value]),
+    tiles.map((t) => [t.kpi, `${t.value} ${t.text}`]),
   )
+/** What each tile must hold and show for the API's figure: the raw value, and its text ("97.0%", "—"). */
 const apiRecord = (tiles: Tile[], api: KpiReport) =>
   asRecord(
     api.seq,
-    tiles.map((t) => [t.kpi, rawValue(api.values[t.kpi])]),
+    tiles.map((t) => [t.kpi, `${rawValue(api.values[t.kpi])} ${kpiText(t.kpi, api.values[t.kpi])}`]),
   )
 
 /**
@@ -243,6 +250,24 @@ describe('the KPI tiles against /api/v1/kpis, simulator stopped', () => {
   it('equal the API at the seq they show', async () => {
     await expectTilesEqualApi(page, await readySeq(base))
     expect(errors).toEqual([])
+  })
+
+  it('list as many overdue events in the alerts as the API counts (up to the 30 listed)', async () => {
+    const deadline = Date.now() + 15_000
+    for (;;) {
+      const listed = await page.evaluate(
+        () =>
+          new Set(
+            [...document.querySelectorAll('[data-testid=alerts] li[data-event]')].map((l) =>
+              l.getAttribute('data-event'),
+            ),
+          ).size,
+      )
+      const open = (await fetchKpis(base, token)).values.overdueOpen
+      if (listed === Math.min(30, open)) break
+      if (Date.now() > deadline) expect(listed).toBe(Math.min(30, open))
+      await page.waitForTimeout(250)
+    }
   })
 
   it('lists the last changes in the ticker at once, with nothing new happening', async () => {
@@ -309,7 +334,9 @@ describe('the KPI tiles against /api/v1/kpis, simulator stopped', () => {
         expect(t.compare, t.kpi).not.toBe('')
       if (t.compare === '' || t.value === '') expect(t.delta, t.kpi).toContain('—')
       else {
-        const d = Number(t.value) - Number(t.compare)
+        // The sign of the difference as shown, at the figure's precision (0.1 pp for a rate).
+        const rate = KPI_LABELS[t.kpi].unit === 'rate'
+        const d = Number(((Number(t.value) - Number(t.compare)) * (rate ? 100 : 1)).toFixed(rate ? 1 : 0))
         expect(t.delta, t.kpi).toContain(d > 0 ? '▲' : d < 0 ? '▼' : '＝')
       }
     }

@@ -1,6 +1,7 @@
 import { createPinia } from 'pinia'
 import { createApp, type Component } from 'vue'
 import App from './App.vue'
+import BriefPage from './pages/BriefPage.vue'
 import WallPage from './pages/WallPage.vue'
 
 /**
@@ -13,10 +14,14 @@ function fitRootFont(): void {
   const k = w >= h ? Math.min(w / 1920, h / 1080) : Math.min(w / 1080, h / 1920)
   document.documentElement.style.fontSize = `${(16 * Math.max(0.5, k)).toFixed(2)}px`
 }
-fitRootFont()
-window.addEventListener('resize', fitRootFont)
+const path = location.pathname.replace(/\/+$/, '')
+// The wall scales with its screen; the briefing is read at arm's length on a tablet, at 16 px.
+if (path === '/wall') {
+  fitRootFont()
+  window.addEventListener('resize', fitRootFont)
+}
 
-const pages: Record<string, Component> = { '/wall': WallPage }
-createApp(pages[location.pathname.replace(/\/+$/, '')] ?? App)
+const pages: Record<string, Component> = { '/wall': WallPage, '/brief': BriefPage }
+createApp(pages[path] ?? App)
   .use(createPinia())
   .mount('#app')

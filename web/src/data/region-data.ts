@@ -1,61 +1,48 @@
-/** What the wall loads over HTTP, typed; and small pure helpers for it. */
-import type { KpiValues } from '../../../shared/kpis.ts'
+/** What the screens load over HTTP for a region (types from shared/api.ts), and small pure helpers. */
+import type {
+  CategoriesResponse,
+  FacilitiesResponse,
+  RegionGeo,
+  RegionInfo,
+} from '../../../shared/api.ts'
 import type { Api } from '../api.ts'
 
-export interface Feature {
-  id: string
-  properties: { code: string; name: string; centroid: [number, number] }
-  geometry: { type: 'MultiPolygon'; coordinates: number[][][][] }
-}
-export interface FeatureCollection {
-  type: 'FeatureCollection'
-  features: Feature[]
-}
-export interface WhoAmI {
-  role: string
-  region: string | null
-  district: string
-  timeZone: string
-  now: string
-  clockSpeed: number
-}
-export interface RegionInfo {
-  code: string
-  name: string
-  children: { code: string; name: string; centroid: [number, number] }[]
-}
-export interface Category {
-  code: string
-  zh: string
-  en: string
-  group: { code: string; zh: string; en: string }
-}
-export interface StatsResponse {
-  seq: number
-  byGroup: { code: string; zh: string; en: string; count: number }[]
-  hourly: { hour: string; reported: number; handled: number; closed: number }[]
-}
-export interface FacilitiesResponse {
-  facilities: { id: string; kind: string; name: string; lng: number; lat: number }[]
-  coverage: { kind: string; zh: string; en: string; rate: number | null }[]
-}
-export interface RankingsResponse {
-  rankings: { code: string; name: string; values: KpiValues }[]
+export interface RegionData {
+  info: RegionInfo
+  grids: RegionGeo
+  streets: RegionGeo
+  /** Loaded when asked (the briefing's drill-down focuses on communities). */
+  communities?: RegionGeo
+  categories: CategoriesResponse['categories']
+  facilities: FacilitiesResponse
 }
 
-export async function loadWallData(api: Api, region: string) {
-  const [info, grids, streets, categories, facilities] = await Promise.all([
+/** A region's outlines (grids, streets, and communities with `communities`), categories and facilities. */
+export async function loadRegionData(
+  api: Api,
+  region: string,
+  opts: { communities?: boolean } = {},
+): Promise<RegionData> {
+  const [info, grids, streets, categories, facilities, communities] = await Promise.all([
     api<RegionInfo>(`/api/v1/regions/${region}`),
-    api<FeatureCollection>(`/api/v1/regions/${region}/geo?level=grid`),
-    api<FeatureCollection>(`/api/v1/regions/${region}/geo?level=street`),
-    api<{ categories: Category[] }>('/api/v1/categories'),
+    api<RegionGeo>(`/api/v1/regions/${region}/geo?level=grid`),
+    api<RegionGeo>(`/api/v1/regions/${region}/geo?level=street`),
+    api<CategoriesResponse>('/api/v1/categories'),
     api<FacilitiesResponse>(`/api/v1/facilities?region=${region}`),
+    opts.communities ? api<RegionGeo>(`/api/v1/regions/${region}/geo?level=community`) : undefined,
   ])
-  return { info, grids, streets, categories: categories.categories, facilities }
+  return {
+    info,
+    grids,
+    streets,
+    ...(communities ? { communities } : {}),
+    categories: categories.categories,
+    facilities,
+  }
 }
 
 /** Bounding box [[minLng, minLat], [maxLng, maxLat]] of a feature collection. */
-export function boundsOf(fc: FeatureCollection): [[number, number], [number, number]] {
+export function boundsOf(fc: Pick<RegionGeo, 'features'>): [[number, number], [number, number]] {
   let a = Infinity
   let b = Infinity
   let c = -Infinity

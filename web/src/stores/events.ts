@@ -45,5 +45,11 @@ export const useEventStore = defineStore('events', () => {
     const kept = pulses.value.filter((p) => now - p.at < PULSE_MS)
     if (kept.length !== pulses.value.length) pulses.value = kept
   }
-  return { ticker, alerts, pulses, applyChange, applyAlert, seedAlerts, seedTicker, expirePulses }
+  /** Another region is shown: its lists start afresh from its snapshot. */
+  const reset = () => {
+    ticker.value = []
+    alerts.value = []
+    pulses.value = []
+  }
+  return { ticker, alerts, pulses, applyChange, applyAlert, seedAlerts, seedTicker, expirePulses, reset }
 })

@@ -1,22 +1,14 @@
 import { defineStore } from 'pinia'
 import { computed, shallowRef } from 'vue'
+import type { ComparisonResponse } from '../../../shared/api.ts'
 import type { ComparisonBasis } from '../../../shared/comparison.ts'
-import type { KpiValues } from '../../../shared/kpis.ts'
 import type { KpiFrame } from '../../../shared/live.ts'
 
 /**
  * What the tiles compare with (`GET /api/v1/comparison`): the compared day, yesterday or the same
  * weekday last week (`basis`), from its midnight to this time of day, as the figures stood at `at`.
  */
-export interface Comparison {
-  basis: ComparisonBasis
-  /** The compared local date, 'YYYY-MM-DD'. */
-  date: string
-  values: KpiValues
-  /** ISO instants, as the API answered them. */
-  from: string
-  at: string
-}
+export type Comparison = Pick<ComparisonResponse, 'basis' | 'date' | 'values' | 'from' | 'at'>
 
 /** The i18n key of the tiles' comparison label for a basis. */
 export const comparisonLabelKey = (basis: ComparisonBasis | undefined): 'vsYesterday' | 'vsLastWeek' =>
