@@ -4,7 +4,11 @@
  * (`shared/live.ts`): `synced` on connect, a snapshot on `subscribe`, then every second a `positions`
  * frame for `workers` moving workers, a `grids` frame with every grid changed and a `kpis` frame;
  * `changesPerSecond` change frames spread over each second; an overdue alert every 15 s.
+ * `setPage(dir)` serves the page and its assets from another build (`vite build --outDir dir`) until
+ * `setPage(null)`: the same load drawn by two versions of the client, for `COMPARE_DIST`.
  */
+import { readFile } from 'node:fs/promises'
+import { extname, join, normalize } from 'node:path'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Server } from 'socket.io'
@@ -38,6 +42,8 @@ export interface Driver {
   grids: number
   /** Frames sent so far, by event name. */
   sent: Record<string, number>
+  /** Serve the page from this build directory instead of the upstream server (null: upstream again). */
+  setPage(dir: string | null): void
   close(): Promise<void>
 }
 
@@ -64,6 +70,28 @@ async function proxy(upstream: string, req: IncomingMessage, res: ServerResponse
     res.writeHead(r.status, out).end(Buffer.from(await r.arrayBuffer()))
   } catch (err) {
     res.writeHead(502).end(String(err))
+  }
+}
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.json': 'application/json',
+  '.woff2': 'font/woff2',
+}
+
+/** The page (any path outside /api/ and /live) from a build directory; `index.html` for app routes. */
+async function servePage(dir: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname))
+  const file = extname(path) ? join(dir, path) : join(dir, 'index.html')
+  try {
+    const body = await readFile(file)
+    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' }).end(body)
+  } catch {
+    res.writeHead(404).end()
   }
 }
 
@@ -136,7 +164,13 @@ export async function startDriver(o: DriverOptions): Promise<Driver> {
   }
 
   const sent: Record<string, number> = {}
-  const http = createServer((req, res) => void proxy(o.upstream, req, res))
+  let pageDir: string | null = null
+  const http = createServer(
+    (req, res) =>
+      void (pageDir && !req.url?.startsWith('/api/')
+        ? servePage(pageDir, req, res)
+        : proxy(o.upstream, req, res)),
+  )
   const io = new Server<ClientToServerEvents, ServerToClientEvents>(http, { serveClient: false })
   const live = io.of('/live')
   const emit = <E extends keyof ServerToClientEvents>(
@@ -198,6 +232,9 @@ export async function startDriver(o: DriverOptions): Promise<Driver> {
     base: `http://127.0.0.1:${port}`,
     grids: grids.length,
     sent,
+    setPage(dir) {
+      pageDir = dir
+    },
     async close() {
       clearInterval(everySecond)
       if (changes) clearInterval(changes)

@@ -249,3 +249,79 @@ export function reportSoak(o: {
     ].join('\n'),
   )
 }
+
+/**
+ * Two builds of the client under one load in one session (COMPARE_DIST): each measure's median and
+ * spread for both, the ratio after / before of the medians, and whether "after" is no worse: its
+ * median no higher than the before runs' highest (within what the earlier build itself spread over).
+ */
+export function reportCompare(o: {
+  before: RunSummary[]
+  after: RunSummary[]
+  beforeLabel: string
+  afterLabel: string
+  command: string
+  chromium: string
+  size: [number, number]
+  warmupSeconds: number
+  workers: number
+  changesPerSecond: number
+  grids: number
+  pinned: boolean
+}): void {
+  const cell = (runs: RunSummary[], f: (r: RunSummary) => number, d: number) => {
+    const v = runs.map(f).sort((a, b) => a - b)
+    return {
+      med: median(v),
+      max: v.at(-1)!,
+      text: `**${fmt(median(v), d)}** (${fmt(v[0]!, d)}–${fmt(v.at(-1)!, d)})`,
+    }
+  }
+  const row = (label: string, f: (r: RunSummary) => number, d = 0, lowerIsBetter = true) => {
+    const b = cell(o.before, f, d)
+    const a = cell(o.after, f, d)
+    const ratio = b.med === 0 ? (a.med === 0 ? '1.00' : '—') : fmt(a.med / b.med, 2)
+    const verdict = lowerIsBetter
+      ? a.med <= b.max
+        ? 'no worse'
+        : '**worse**'
+      : a.med >= Math.min(...o.before.map(f))
+        ? 'no worse'
+        : '**worse**'
+    return `| ${label} | ${b.text} | ${a.text} | ${ratio} | ${verdict} |`
+  }
+  const n = o.before.length
+  appendSection(
+    `Wall: before and after the shared web parts (bench:wall COMPARE_DIST, issue 12)`,
+    [
+      `Command: \`${o.command}\` (${n} runs of each build, ${fmt(o.before[0]!.minutes, 1)} min each after a ${o.warmupSeconds} s warm-up, in the order before, after, after, before, … in one session, each run in a fresh browser). “Before”: the client built from ${o.beforeLabel} (the wall in one \`WallPage.vue\`, \`bindLive\`), served by the driver; “after”: the client built from ${o.afterLabel} (\`<DistrictMap>\`, \`useLive\`, …), from the server. The same server, driver and load for both. Headless Chromium ${o.chromium} (\`--disable-gpu\`), viewport ${o.size.join('×')}. ` +
+        (o.pinned
+          ? 'Browser under `taskset -c 0`; the server and the driver under `taskset -c 1`.'
+          : 'Not pinned to cores (PIN=0).'),
+      '',
+      `Load (synthetic, \`tests/bench/wall-driver.ts\`): ${o.workers.toLocaleString('en')} workers moving, all ${o.grids} grids changed every second, a \`kpis\` frame a second, ${o.changesPerSecond} \`change\` frames a second, an overdue alert every 15 s. The measures are those of “Wall: data second to presented frame, short runs” (definitions there).`,
+      '',
+      '| Measure | before: median (spread) | after: median (spread) | after / before | Target: after no worse |',
+      '| --- | --- | --- | --- | --- |',
+      row('Data second: socket message → next rAF after its last redraw, p95 ms', (r) => r.latency.p95),
+      row('… p99 ms', (r) => r.latency.p99),
+      row(
+        'Redraw → frame: start of the second’s last redraw → next rAF, p95 ms',
+        (r) => r.drawToFrame.p95,
+        1,
+      ),
+      row('Frames per second (rAF callbacks)', (r) => r.fps, 1, false),
+      row('Frame gaps over 50 ms, per minute', (r) => r.over50PerMin, 2),
+      row('Frame gaps over 100 ms, per minute', (r) => r.over100PerMin, 2),
+      row('Main thread busy share, %', (r) => r.busyShare * 100, 1),
+      row('Long tasks over 50 ms, per minute', (r) => r.longTasks / r.minutes, 2),
+      row('Longest long task, ms', (r) => r.longTaskMax),
+      row('JS heap after forced GC at the end of the window, MB', (r) => r.heapEnd, 1),
+      '',
+      `“No worse” means the after runs’ median is no higher (frames per second: no lower) than the worst before run. ` +
+        `Reading the data-second rows: both builds draw on the same schedule (the live layer on a 1 s \`setInterval\`, the grid layer on another started 500 ms later: the same two lines, once in \`WallPage.vue\`, now in \`DistrictMap.vue\`), so a frame waits for the next timer, and where that timer falls against the server’s tick is set by the moment each page loads: the wait falls anywhere between about 0.5 and 1 s, once per page load. With ${n} runs a build, that phase dominates the rows; the drawing itself is the redraw → frame row and the busy share. Waiting for the timer (p50 data second − p50 redraw → frame), per run, before: ${o.before.map((r) => fmt(r.latency.p50 - r.drawToFrame.p50)).join(', ')} ms; after: ${o.after.map((r) => fmt(r.latency.p50 - r.drawToFrame.p50)).join(', ')} ms. ` +
+        `Console or page errors (before / after): ${o.before.map((r) => r.errors).join(', ')} / ${o.after.map((r) => r.errors).join(', ')}; checks where the wall was not live: ${o.before.map((r) => r.notLive).join(', ')} / ${o.after.map((r) => r.notLive).join(', ')}. ` +
+        `Machine load average (1 min) at the start of each run (before / after): ${o.before.map((r) => fmt(r.load[0], 2)).join(', ')} / ${o.after.map((r) => fmt(r.load[0], 2)).join(', ')}.`,
+    ].join('\n'),
+  )
+}

@@ -18,6 +18,10 @@
  * the last redraw that drew them (p50/p95/p99/max); gaps between consecutive rAF timestamps over
  * 50 and 100 ms, per minute; the main thread's busy share (CDP TaskDuration over wall-clock time);
  * long tasks (PerformanceObserver), leaving out the benchmark's own forced GCs.
+ * COMPARE_DIST=dir: the same short runs for two builds of the client in one session, alternating
+ * (before, after, after, before, …: RUNS of each): `dir` is an earlier build (`vite build --outDir dir`
+ * in a checkout of the earlier commit, named by COMPARE_LABEL), served by the driver; "after" is this
+ * checkout's build from the server. Writes the section "Wall: before and after …" (`reportCompare`).
  * PIN (1): the browser under `taskset -c 0`, the server and this process (the driver) on core 1.
  * Other options (env): WORKERS (6000), CHANGES_PER_SECOND (10), SIZE (1920x1080), REPORT (0: print
  * only), RESULT (where the raw result is kept), REPORT_FROM=file (write the section from a kept
@@ -30,7 +34,7 @@ import { freePort, spawnServer, waitReady, type ChildServer } from '../server/li
 import { DISTRICT, ensureBuilt, mintOfficer, readySeq, wallEnv } from '../e2e/wall-harness.ts'
 import { profile, trace } from './wall-diagnose.ts'
 import { startDriver } from './wall-driver.ts'
-import { reportShort, reportSoak, summarise, type RunSummary } from './wall-report.ts'
+import { reportCompare, reportShort, reportSoak, summarise, type RunSummary } from './wall-report.ts'
 import { log, runSession, type SessionOptions } from './wall-session.ts'
 
 const env = process.env
@@ -52,8 +56,19 @@ const RESULT = env.RESULT ?? `/tmp/bench-wall-${SOAK ? 'soak' : 'short'}.json`
 const command = () => {
   const keys = SOAK
     ? ['SOAK', 'MINUTES', 'SIM_SPEED', 'SIM_CLOCK_START', 'WARMUP_SECONDS', 'SAMPLE_SECONDS', 'SIZE', 'PIN']
-    : ['RUNS', 'MINUTES', 'WARMUP_SECONDS', 'WORKERS', 'CHANGES_PER_SECOND', 'SIZE', 'PIN']
-  return `${keys.flatMap((k) => (env[k] ? [`${k}=${env[k]}`] : [])).join(' ')} npm run bench:wall`.trim()
+    : [
+        'RUNS',
+        'MINUTES',
+        'WARMUP_SECONDS',
+        'WORKERS',
+        'CHANGES_PER_SECOND',
+        'SIZE',
+        'PIN',
+        'COMPARE_DIST',
+        'COMPARE_LABEL',
+      ]
+  const value = (v: string) => (/^[\w./:+-]+$/.test(v) ? v : `'${v.replace(/'/g, `'\\''`)}'`)
+  return `${keys.flatMap((k) => (env[k] ? [`${k}=${value(env[k])}`] : [])).join(' ')} npm run bench:wall`.trim()
 }
 
 async function serve(e: Record<string, string>): Promise<ChildServer> {
@@ -73,7 +88,7 @@ function diagnose(): SessionOptions['diagnose'] {
 async function main(): Promise<void> {
   if (env.REPORT_FROM) {
     const saved = JSON.parse(readFileSync(env.REPORT_FROM, 'utf8'))
-    return saved.run ? reportSoak(saved) : reportShort(saved)
+    return saved.run ? reportSoak(saved) : saved.before ? reportCompare(saved) : reportShort(saved)
   }
   ensureBuilt()
   // This process runs the synthetic driver: it shares the server's core, not the browser's.
@@ -124,6 +139,43 @@ async function main(): Promise<void> {
       workers: WORKERS,
       changesPerSecond: CHANGES_PER_SECOND,
     })
+    if (env.COMPARE_DIST) {
+      const dist = env.COMPARE_DIST
+      const before: RunSummary[] = []
+      const after: RunSummary[] = []
+      let chromium = ''
+      // ABBA order, so a drift of the machine over the session weighs on both builds alike.
+      const order = Array.from({ length: 2 * RUNS }, (_, i) =>
+        i % 4 === 0 || i % 4 === 3 ? 'before' : 'after',
+      )
+      for (const [i, which] of order.entries()) {
+        driver.setPage(which === 'before' ? dist : null)
+        const shell = await (await fetch(`${driver.base}/wall`)).text()
+        const script = /src="([^"]+\.js)"/.exec(shell)?.[1]
+        log(`run ${i + 1} of ${order.length} (${which}, ${script}): ${MINUTES} min`)
+        const r = await runSession({ ...session, url: `${driver.base}/wall?token=${token}` })
+        chromium = r.chromium
+        ;(which === 'before' ? before : after).push(summarise(r))
+        log(JSON.stringify((which === 'before' ? before : after).at(-1)))
+      }
+      const result = {
+        before,
+        after,
+        beforeLabel: env.COMPARE_LABEL ?? dist,
+        afterLabel: execFileSync('git', ['log', '-1', '--format=%h']).toString().trim(),
+        command: command(),
+        chromium,
+        size: SIZE,
+        warmupSeconds: WARMUP_SECONDS,
+        workers: WORKERS,
+        changesPerSecond: CHANGES_PER_SECOND,
+        grids: driver.grids,
+        pinned: PIN,
+      }
+      writeFileSync(RESULT, JSON.stringify(result))
+      if (env.REPORT !== '0') reportCompare(result)
+      return
+    }
     const runs: RunSummary[] = []
     let chromium = ''
     for (let i = 1; i <= RUNS; i++) {
