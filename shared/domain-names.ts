@@ -1,6 +1,7 @@
 /** The lifecycle's words as the screens write them, in both languages. */
 import type { ChangeAction, EventSource, EventStatus, Satisfaction } from './types.ts'
 import type { RegionLevel } from './regions.ts'
+import type { PeriodKind } from './periods.ts'
 
 type Names<K extends string> = Record<K, { zh: string; en: string }>
 
@@ -48,4 +49,13 @@ export const LEVEL_NAMES: Names<RegionLevel> = {
   street: { zh: '街道', en: 'Street' },
   community: { zh: '社区', en: 'Community' },
   grid: { zh: '网格', en: 'Grid' },
+}
+
+/** The briefing's periods, as its buttons and its paper name them. */
+export const PERIOD_NAMES: Names<PeriodKind> = {
+  today: { zh: '今日', en: 'Today' },
+  week: { zh: '本周', en: 'This week' },
+  month: { zh: '本月', en: 'This month' },
+  quarter: { zh: '本季度', en: 'This quarter' },
+  custom: { zh: '自定义时段', en: 'Custom period' },
 }

@@ -77,8 +77,8 @@ export function createBriefService(deps: {
     if (level === 'street' || level === 'community') {
       // One read of the district for all its units (KpiService.rankings), then this region's.
       const [now, then] = await Promise.all([
-        kpis.rankings(level, span.from, span.to),
-        kpis.rankings(level, prev.from, prev.to),
+        kpis.rankings(level, span.from, span.to, at),
+        kpis.rankings(level, prev.from, prev.to, prev.to),
       ])
       const mine = new Set(kids.map((k) => k.code))
       rows = now.rows.filter((r) => mine.has(r.code))

@@ -35,10 +35,12 @@ export interface KpiService {
    * the figures a wall showed at that instant, which is what "vs yesterday" compares with.
    */
   kpis(region: string, from: number, to: number, at?: number): Promise<KpiReport>
+  /** The district's streets or communities ranked over [from, to), now or as they stood at `at`. */
   rankings(
     level: 'street' | 'community',
     from: number,
     to: number,
+    at?: number,
   ): Promise<{ seq: number; rows: RankingRow[] }>
   /**
    * The figures of each span of `buckets` (a sparkline), from one read of the whole range, now or
@@ -185,10 +187,12 @@ export function createKpiService(deps: {
         return { ...r, values: { ...r.values, onlineWorkers: null } }
       return r
     },
-    async rankings(level, from, to) {
-      if (offload) return offload.rankings(clock.now(), level, from, to)
-      const now = clock.now()
-      const snap = await snapshot(city.district.code, from, to, now)
+    async rankings(level, from, to, at) {
+      if (offload) return offload.rankings(clock.now(), level, from, to, at)
+      const clockNow = clock.now()
+      // As it stood at `at` (read as of then, the deadline clock run to then), or now.
+      const now = at !== undefined && at < clockNow ? at : clockNow
+      const snap = await snapshot(city.district.code, from, to, now, now < clockNow ? now : undefined)
       const nodes =
         level === 'street'
           ? city.children(city.district.code)

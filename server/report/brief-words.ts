@@ -5,7 +5,6 @@
  * server runs in), because a reader of paper has no tooltip to ask which day "today" was.
  */
 import { KPI_LABELS, type KpiKey } from '../../shared/kpis.ts'
-import type { PeriodKind } from '../../shared/periods.ts'
 import { localDate, startOfLocalDay, zoneOffset } from '../../shared/working-time.ts'
 
 export type ReportLang = 'zh' | 'en'
@@ -22,13 +21,7 @@ export const RANKING_HEADS = {
   satisfactionRate: { zh: KPI_LABELS.satisfactionRate.zh, en: 'Satisfied' },
 } satisfies Partial<Words<KpiKey>>
 
-export const PERIOD_NAMES: Words<PeriodKind> = {
-  today: { zh: '今日', en: 'Today' },
-  week: { zh: '本周', en: 'This week' },
-  month: { zh: '本月', en: 'This month' },
-  quarter: { zh: '本季度', en: 'This quarter' },
-  custom: { zh: '自定义时段', en: 'Custom period' },
-}
+export { PERIOD_NAMES } from '../../shared/domain-names.ts'
 
 export const WORDS = {
   system: { zh: '城市大脑', en: 'City Brain' },

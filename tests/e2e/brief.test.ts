@@ -9,13 +9,15 @@
  * console error; axe-core finds no serious or critical violation in either theme. Screenshots in
  * `screenshots/brief-*.png`.
  */
-import { mkdirSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { mkdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { createRequire } from 'node:module'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { BriefResponse, KpisResponse } from '../../shared/api.ts'
+import type { BriefResponse, EventsPage, EventView, KpisResponse } from '../../shared/api.ts'
 import { kpiDelta, kpiText } from '../../shared/kpi-format.ts'
-import type { KpiKey } from '../../shared/kpis.ts'
+import { KPI_LABELS, type KpiKey } from '../../shared/kpis.ts'
 import { httpRequester, mintToken, tempDir } from '../server/helpers.ts'
 import { freePort, type ChildServer } from '../server/live-helpers.ts'
 import {
@@ -243,6 +245,32 @@ describe('the briefing on a tablet', () => {
         expect(c.value, c.kpi).toBe(kpiText(c.kpi as KpiKey, k.values[c.kpi as KpiKey]))
       await page.screenshot({ path: `screenshots/brief-${width}x${height}-as-of.png` })
 
+      // The ranking as it stood then: every street's visible figures equal /kpis?at= for that street.
+      await page.tap('[data-tab=ranking]')
+      await page.locator('[data-testid=ranking] tbody tr').first().waitFor()
+      const rows = await page.evaluate(() =>
+        [...document.querySelectorAll<HTMLElement>('[data-testid=ranking] tbody tr')].map((tr) => ({
+          code: tr.dataset.code ?? '',
+          cells: [...tr.querySelectorAll<HTMLElement>('td[data-kpi]')].map((td) => ({
+            kpi: td.dataset.kpi ?? '',
+            value: (td.querySelector('.v')?.textContent ?? '').trim(),
+          })),
+        })),
+      )
+      expect(rows.length).toBeGreaterThan(1)
+      const atIso = encodeURIComponent(new Date(target).toISOString())
+      for (const r of rows) {
+        const u = await api<KpisResponse>(
+          `/api/v1/kpis?region=${r.code}&from=${encodeURIComponent(week.period.from)}&to=${atIso}&at=${atIso}`,
+        )
+        expect(r.cells.length).toBeGreaterThan(0)
+        for (const c of r.cells)
+          expect(c.value, `${r.code} ${c.kpi}`).toBe(kpiText(c.kpi as KpiKey, u.values[c.kpi as KpiKey]))
+      }
+      await page.screenshot({ path: `screenshots/brief-${width}x${height}-ranking-as-of.png` })
+      await page.tap('[data-tab=overview]')
+      await page.locator('[data-testid=brief-kpi]').first().waitFor()
+
       // A copied URL reopens the same view.
       const url = page.url()
       const again = await openTablet(width, height, url.replace(base, ''))
@@ -276,6 +304,145 @@ describe('the briefing on a tablet', () => {
       await page.context().close()
     },
   )
+})
+
+/** 'YYYY-MM-DD' as the PDF writes a date in Chinese: "2026年12月1日". */
+const zhDate = (d: string) => {
+  const [y, m, day] = d.split('-').map(Number)
+  return `${y}年${m}月${day}日`
+}
+const esc = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+
+describe('the briefing paper', () => {
+  it('exports what the screen shows: the PDF holds its region, period and every figure as shown', async () => {
+    const { page, errors } = await openTablet(1366, 1024, `/brief?token=${leader}&period=month`)
+    await waitForRegion(page, DISTRICT)
+    await waitForMap(page)
+    const shown = await readCards(page)
+    const region = (await page.locator('[data-testid=breadcrumbs] [aria-current=page]').textContent())!.trim()
+    const period = (await page.locator('[data-testid=period-text]').textContent())!.trim()
+    const days = period.match(/\d{4}-\d{2}-\d{2}/g) ?? []
+    expect(days).toHaveLength(2)
+
+    const [download] = await Promise.all([page.waitForEvent('download'), page.tap('[data-testid=export]')])
+    expect(download.suggestedFilename()).toBe(`brief-${DISTRICT}-month.pdf`)
+    const file = join(dir.path, 'exported.pdf')
+    await download.saveAs(file)
+    expect(readFileSync(file).subarray(0, 5).toString('latin1')).toBe('%PDF-')
+    const text = execFileSync('pdftotext', ['-layout', file, '-'], { encoding: 'utf8' })
+    const raw = execFileSync('pdftotext', ['-raw', file, '-'], { encoding: 'utf8' }).split('\n')
+    expect(text).toContain(region)
+    for (const d of days) expect(text).toContain(zhDate(d))
+    // Each figure's row in the paper: its name, then the value and the 环比 the screen showed.
+    expect(shown.cards.length).toBeGreaterThan(0)
+    for (const c of shown.cards) {
+      const starts = new RegExp(`^\\s*${esc(KPI_LABELS[c.kpi as KpiKey].zh)}(?![\\u4e00-\\u9fff])`)
+      const row = raw.find((l) => starts.test(l))
+      expect(row, c.kpi).toBeDefined()
+      expect(row, c.kpi).toContain(` ${c.value} ${c.previous.replace(/^环比 /, '')}`)
+    }
+    execFileSync('pdftoppm', ['-png', '-r', '60', '-f', '1', '-l', '1', file, 'screenshots/brief-exported'])
+    // The button came back from its progress text.
+    await page.waitForFunction(
+      () => !document.querySelector<HTMLButtonElement>('[data-testid=export]')?.disabled,
+    )
+    expect(errors).toEqual([])
+    await page.context().close()
+  })
+})
+
+describe('the replay of a day', () => {
+  it('shows, at any instant of yesterday, the events open, overdue and closed as the API has them', async () => {
+    const events = async (from: string, to: string): Promise<EventView[]> => {
+      const out: EventView[] = []
+      let cursor: string | null = null
+      do {
+        const q = new URLSearchParams({ region: DISTRICT, from, to, limit: '1000' })
+        if (cursor) q.set('cursor', cursor)
+        const p: EventsPage = await api<EventsPage>(`/api/v1/events?${q}`)
+        out.push(...p.events)
+        cursor = p.next
+      } while (cursor)
+      return out
+    }
+    // Yesterday in the city (+08:00) by the server's clock (simulated): the replay's default day.
+    const { now } = await api<{ now: string }>('/api/v1/whoami')
+    const today = new Date(Date.parse(now) + 8 * 3_600_000).toISOString().slice(0, 10)
+    const start = Date.parse(`${today}T00:00:00+08:00`) - 86_400_000
+    const end = start + 86_400_000
+    const day = await events(new Date(start).toISOString(), new Date(end).toISOString())
+    expect(day.length).toBeGreaterThan(10)
+    const at = (t: number) => {
+      const time = (x: string | null) => (x ? Date.parse(x) : null)
+      let open = 0
+      let overdue = 0
+      let closed = 0
+      for (const e of day) {
+        if (Date.parse(e.reportedAt) > t) continue
+        const gone = time(e.closedAt) ?? time(e.cancelledAt)
+        if (gone !== null && gone <= t) closed++
+        else {
+          open++
+          const deadline = time(e.deadline)
+          const handled = time(e.handledAt)
+          if (deadline !== null && deadline < t && !(handled !== null && handled <= t)) overdue++
+        }
+      }
+      return { open: String(open), overdue: String(overdue), closed: String(closed) }
+    }
+    const { page, errors } = await openTablet(1366, 1024, `/brief?token=${leader}&tab=replay`)
+    await page.locator('[data-testid=replay-slider]').waitFor()
+    await page.waitForFunction(
+      () => Number(document.querySelector<HTMLInputElement>('[data-testid=replay-slider]')?.min) > 0,
+    )
+    expect(Number(await page.locator('[data-testid=replay-slider]').getAttribute('min'))).toBe(start)
+    const tally = () =>
+      page.evaluate(() => ({
+        open: document.querySelector('[data-testid=replay-open]')?.textContent?.trim() ?? '',
+        overdue: document.querySelector('[data-testid=replay-overdue]')?.textContent?.trim() ?? '',
+        closed: document.querySelector('[data-testid=replay-closed]')?.textContent?.trim() ?? '',
+      }))
+    const seek = (t: number) =>
+      page.evaluate((v) => {
+        const s = document.querySelector<HTMLInputElement>('[data-testid=replay-slider]')!
+        s.value = String(v)
+        s.dispatchEvent(new Event('input', { bubbles: true }))
+      }, t)
+    // The events of the day loaded (the tally at the end of the day counts every one of them).
+    await seek(end)
+    await page.waitForFunction(
+      (n) =>
+        Number(document.querySelector('[data-testid=replay-open]')?.textContent) +
+          Number(document.querySelector('[data-testid=replay-closed]')?.textContent) ===
+        n,
+      day.length,
+      { timeout: 30_000 },
+    )
+    expect(await tally()).toEqual(at(end))
+    for (const h of [9, 14.5]) {
+      const t = start + h * 3_600_000
+      await seek(t)
+      await page.waitForTimeout(100)
+      expect(await tally(), `at ${h} h`).toEqual(at(t))
+    }
+    await page.screenshot({ path: 'screenshots/brief-replay.png' })
+    // Played at ×120 from 08:00: the clock runs about two minutes of the day per second.
+    await page.selectOption('[data-testid=replay] select', '120')
+    await seek(start + 8 * 3_600_000)
+    await page.tap('[data-testid=replay-play]')
+    const t0 = Date.now()
+    await page.waitForTimeout(3000)
+    const clock = Number(await page.locator('[data-testid=replay-slider]').inputValue())
+    const ran = clock - (start + 8 * 3_600_000)
+    const real = Date.now() - t0
+    expect(ran).toBeGreaterThan(0)
+    // ×120 of the real time that passed, less at most one 250 ms step at each end.
+    expect(ran).toBeLessThanOrEqual(real * 120)
+    expect(ran).toBeGreaterThanOrEqual((real - 1000) * 120)
+    await page.tap('[data-testid=replay-play]')
+    expect(errors).toEqual([])
+    await page.context().close()
+  })
 })
 
 describe('accessibility', () => {

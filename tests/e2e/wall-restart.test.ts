@@ -7,10 +7,15 @@
  *
  * What the page showed over time is recorded inside it by a MutationObserver, so no state between two
  * polls is missed.
+ *
+ * A leader's briefing (/brief, in English, on a tablet) is open on the same server throughout: both
+ * screens must SAY so, in the words a person reads on them, "数据已停止更新，自 HH:MM:SS" on the wall and
+ * "STALE since HH:MM:SS" on the briefing, the time being the drop's instant in the city's time zone,
+ * and say "实时" / "LIVE" again once they are back.
  */
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { httpRequester, tempDir } from '../server/helpers.ts'
+import { httpRequester, mintToken, tempDir } from '../server/helpers.ts'
 import { commitWhileDown, freePort, logAfter, type ChildServer } from '../server/live-helpers.ts'
 import {
   ensureBuilt,
@@ -45,6 +50,26 @@ let server: ChildServer | null = null
 let browser: Browser
 let page: Page
 let errors: string[]
+let brief: Page
+let briefErrors: string[]
+
+/** The connection badge as a person reads it, and the instant it says the data stopped at. */
+const badge = (p: Page) =>
+  p.evaluate(() => {
+    const c = document.querySelector<HTMLElement>('[data-testid=connection]')
+    return { text: (c?.textContent ?? '').trim(), staleSince: c?.dataset.staleSince ?? '' }
+  })
+
+/** The briefing's badge says live (it has no KPI tiles with seq, unlike the wall). */
+const briefLive = (timeout = 60_000) =>
+  brief.waitForFunction(
+    () => document.querySelector('[data-testid=connection]')?.getAttribute('data-status') === 'live',
+    null,
+    { timeout, polling: 100 },
+  )
+
+/** HH:MM:SS of `ms` in the city's time zone (+08:00, the generated city's). */
+const cityTime = (ms: number) => new Date(ms + 8 * 3_600_000).toISOString().slice(11, 19)
 
 beforeAll(async () => {
   ensureBuilt()
@@ -59,6 +84,11 @@ beforeAll(async () => {
   errors = watchErrors(page)
   await page.goto(`${base}/wall?token=${token}`)
   await waitForLive(page)
+  const leader = await mintToken(httpRequester(base), 'leader', { ttl: '2h' })
+  brief = await browser.newPage({ viewport: { width: 1024, height: 1366 }, hasTouch: true })
+  briefErrors = watchErrors(brief)
+  await brief.goto(`${base}/brief?token=${leader}&lang=en`)
+  await briefLive()
 })
 
 afterAll(async () => {
@@ -107,6 +137,8 @@ it('shows it is stale while the server is down and catches up by itself with no 
   // Seqs from here on must all pass through the ticker; the ones before it may have scrolled by.
   const from = Math.max(firstTicker[0] ?? 0, Number((await readTiles(page))[0]!.seq))
   const tilesBefore = await readTiles(page)
+  expect((await badge(page)).text).toBe('实时')
+  expect((await badge(brief)).text).toBe('LIVE')
 
   const killedAt = Date.now()
   await server!.kill('SIGKILL')
@@ -123,6 +155,16 @@ it('shows it is stale while the server is down and catches up by itself with no 
   expect(staleSince).toBeLessThanOrEqual(Date.now())
   // Stale, but the last figures stay on the wall.
   expect(await readTiles(page)).toEqual(tilesBefore)
+  // And both screens say so in words, with the instant of the drop.
+  expect((await badge(page)).text).toBe(`数据已停止更新，自 ${cityTime(staleSince)}`)
+  await brief.waitForFunction(
+    () => document.querySelector('[data-testid=connection]')?.getAttribute('data-stale-since'),
+    null,
+    { timeout: 15_000, polling: 50 },
+  )
+  const briefStale = await badge(brief)
+  expect(Number(briefStale.staleSince)).toBeGreaterThanOrEqual(killedAt - 1000)
+  expect(briefStale.text).toBe(`STALE since ${cityTime(Number(briefStale.staleSince))}`)
 
   // While it is down, changes the wall never saw are committed to its store (as another writer
   // would): the restarted server must replay them to the wall.
@@ -140,6 +182,10 @@ it('shows it is stale while the server is down and catches up by itself with no 
     restartedSeq,
     { timeout: 30_000, polling: 100 },
   )
+
+  await briefLive(60_000)
+  expect((await badge(page)).text).toBe('实时')
+  expect((await badge(brief)).text).toBe('LIVE')
 
   const log = await wallLog()
   expect(await page.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument)).toBe(
@@ -171,4 +217,5 @@ it('shows it is stale while the server is down and catches up by itself with no 
   const dropped =
     /WebSocket|net::ERR_(CONNECTION_(REFUSED|RESET|CLOSED|ABORTED)|EMPTY_RESPONSE)|status of 503/
   expect(errors.filter((e) => e.startsWith('pageerror') || !dropped.test(e))).toEqual([])
+  expect(briefErrors.filter((e) => e.startsWith('pageerror') || !dropped.test(e))).toEqual([])
 })

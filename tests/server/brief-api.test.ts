@@ -61,6 +61,22 @@ describe('the briefing’s figures', () => {
     expect(r.body.values).toEqual((await kpis('430602001', p.from, at, at)).values)
   })
 
+  it('ranks the units as they stood at that instant too, streets and communities alike', async () => {
+    const at = FIXED_NOW - 5 * 3_600_000
+    const p = periodOf('month', FIXED_NOW, TZ)
+    for (const region of ['430602', '430602001']) {
+      const r = await brief(`region=${region}&period=month&at=${isoQ(at)}`)
+      expect(r.status).toBe(200)
+      const rows = r.body.ranking!.rows
+      expect(rows.length).toBeGreaterThan(1)
+      for (const row of rows)
+        expect(row.values, row.code).toEqual((await kpis(row.code, p.from, at, at)).values)
+      // Not the figures of now: the instant matters for some unit.
+      const live = (await brief(`region=${region}&period=month`)).body.ranking!.rows
+      expect(live.map((x) => x.values)).not.toEqual(rows.map((x) => x.values))
+    }
+  })
+
   it('draws the period’s course: one point a day for a month, patrol figures left out', async () => {
     const r = await brief('region=430602&period=month')
     expect(r.body.bucket).toBe('day')

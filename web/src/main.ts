@@ -1,8 +1,6 @@
 import { createPinia } from 'pinia'
 import { createApp, type Component } from 'vue'
 import App from './App.vue'
-import BriefPage from './pages/BriefPage.vue'
-import WallPage from './pages/WallPage.vue'
 
 /**
  * One rem follows the screen: 16 px at 1920×1080 (1080×1920 in portrait), 32 px at 3840×2160,
@@ -21,7 +19,11 @@ if (path === '/wall') {
   window.addEventListener('resize', fitRootFont)
 }
 
-const pages: Record<string, Component> = { '/wall': WallPage, '/brief': BriefPage }
-createApp(pages[path] ?? App)
-  .use(createPinia())
-  .mount('#app')
+// Each page is its own chunk: the wall, running for weeks, never loads or keeps the briefing's code.
+const pages: Record<string, () => Promise<{ default: Component }>> = {
+  '/wall': () => import('./pages/WallPage.vue'),
+  '/brief': () => import('./pages/BriefPage.vue'),
+}
+void (pages[path]?.() ?? Promise.resolve({ default: App })).then(({ default: page }) =>
+  createApp(page).use(createPinia()).mount('#app'),
+)
