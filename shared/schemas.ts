@@ -8,6 +8,7 @@
 import { z } from 'zod'
 import { isCategoryCode } from './categories.ts'
 import { parseTtl } from './duration.ts'
+import { EMBED_KINDS, EMBED_PANELS, MAX_EMBED_ORIGINS, parseOrigin } from './embed.ts'
 import { PERIOD_KINDS } from './periods.ts'
 import { parseRegionCode } from './regions.ts'
 import type { RegionLevel } from './regions.ts'
@@ -221,6 +222,37 @@ export const tokenRequestSchema = z
         input: v.actions,
       })
   })
+
+/** An exact host origin (`https://portal.example.gov.cn`), normalised as browsers send it. */
+export const originSchema = z.string().transform((s, ctx) => {
+  const p = parseOrigin(s)
+  if (p.ok) return p.origin
+  ctx.issues.push({ code: 'custom', message: p.reason, input: s })
+  return z.NEVER
+})
+
+/**
+ * `POST /api/v1/embed-tokens` body: the panels and region it shows, the portals' origins that may
+ * frame it, its ttl and kind (default `key`). Duplicates are dropped. The ttl cap of its kind is
+ * checked by the route, which answers it with its own message.
+ */
+export const embedTokenRequestSchema = z.object({
+  panels: z
+    .array(z.enum(EMBED_PANELS))
+    .min(1)
+    .max(EMBED_PANELS.length * 2)
+    .transform((a) => [...new Set(a)]),
+  region: regionCodeSchema(),
+  origins: z
+    .array(originSchema)
+    .min(1)
+    .max(MAX_EMBED_ORIGINS)
+    .transform((a) => [...new Set(a)]),
+  ttl: ttlSchema,
+  kind: z.enum(EMBED_KINDS).default('key'),
+})
+
+export type EmbedTokenRequest = z.output<typeof embedTokenRequestSchema>
 
 const reporterSchema = z.object({
   name: z.string().trim().max(50).optional(),

@@ -3,9 +3,11 @@ import { briefRoutes } from './routes/brief.ts'
 import { Hono } from 'hono'
 import { AppError } from '../errors.ts'
 import type { AppDeps, AppEnv } from './context.ts'
+import { embedPageGate } from './embed.ts'
 import { detectLang, errorHandler, headerTokenOnly } from './middleware.ts'
 import { adminRoutes } from './routes/admin.ts'
 import { docsRoutes } from './routes/docs.ts'
+import { embedTokenRoutes } from './routes/embed-tokens.ts'
 import { eventRoutes } from './routes/events.ts'
 import { healthRoutes } from './routes/health.ts'
 import { homeRoutes } from './routes/home.ts'
@@ -51,7 +53,7 @@ export function createApp(deps: AppDeps, opts: AppOptions = {}) {
   app.route('/', healthRoutes(deps))
   app.route('/', homeRoutes(deps))
   app.route('/', docsRoutes())
-  app.route('/', staticRoutes())
+  app.route('/', staticRoutes({ embedGate: embedPageGate(deps) }))
   // Before the region routes: it answers `/regions/{code}/geo?level=` and passes the rest on.
   app.route('/api/v1', wallDataRoutes(deps))
   app.route('/api/v1', regionRoutes(deps))
@@ -60,5 +62,6 @@ export function createApp(deps: AppDeps, opts: AppOptions = {}) {
   app.route('/api/v1', briefRoutes(deps))
   app.route('/api/v1', reportRoutes(deps))
   app.route('/api/v1', adminRoutes(deps))
+  app.route('/api/v1', embedTokenRoutes(deps))
   return app
 }

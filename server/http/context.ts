@@ -58,5 +58,10 @@ export interface AppEnv {
   Variables: {
     principal: Principal
     lang: Lang
+    /**
+     * Who may frame an embed page (`frame-ancestors`), set by the embed page gate once it has read
+     * the token; unset, the page may not be framed at all (see `securityHeaders`).
+     */
+    frameAncestors: readonly string[] | undefined
   }
 }

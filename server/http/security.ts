@@ -31,14 +31,32 @@ const CSP = {
   formAction: ["'self'"],
 }
 
+/** The CSP header's value with `frame-ancestors` (each a source expression, e.g. an exact origin). */
+const cspWith = (frameAncestors: readonly string[]): string =>
+  [...Object.entries(CSP), ['frameAncestors', frameAncestors] as const]
+    .map(([k, v]) => `${k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} ${v.join(' ')}`)
+    .join('; ')
+
 export interface SecurityHeaderOptions {
-  /** Path prefix of the pages other sites may frame (portal embeds): no frame-ancestors, no X-Frame-Options. */
+  /**
+   * Path prefix of the pages other sites may frame (portal embeds): `<prefix>/<panel>` may be framed
+   * by exactly the origins the embed page gate names (`allowFraming`), and by nobody when it names
+   * none; `<prefix>` itself, the demo page, by this server's own pages only.
+   */
   embedPrefix?: string
 }
 
 /**
- * Security headers on every response. Pages may not be framed, except the embeds (whose allowlist
- * of portals is set elsewhere). No referrer ever leaves: page URLs carry `?token=`.
+ * Let the page being answered be framed by `origins` (an embed page, once its token is read):
+ * `securityHeaders` puts them in its CSP `frame-ancestors`, and sends no X-Frame-Options.
+ */
+export function allowFraming(c: Context<AppEnv>, origins: readonly string[]): void {
+  c.set('frameAncestors', origins)
+}
+
+/**
+ * Security headers on every response. Pages may not be framed, except the embeds, each by the
+ * portals its token names. No referrer ever leaves: page URLs carry `?token=`.
  */
 export function securityHeaders(opts: SecurityHeaderOptions = {}): MiddlewareHandler<AppEnv> {
   const embedPrefix = opts.embedPrefix ?? '/embed'
@@ -60,9 +78,20 @@ export function securityHeaders(opts: SecurityHeaderOptions = {}): MiddlewareHan
     contentSecurityPolicy: { ...CSP, frameAncestors: ["'none'"] },
     xFrameOptions: 'DENY',
   })
-  const isEmbed = (path: string) => path === embedPrefix || path.startsWith(embedPrefix + '/')
+  const demo = secureHeaders({
+    ...common,
+    contentSecurityPolicy: { ...CSP, frameAncestors: ["'self'"] },
+    xFrameOptions: 'SAMEORIGIN',
+  })
   return async function securityHeaders(c, next) {
-    return (isEmbed(c.req.path) ? framed : unframed)(c, next)
+    const path = c.req.path
+    if (path === embedPrefix) return demo(c, next)
+    if (!path.startsWith(embedPrefix + '/')) return unframed(c, next)
+    await framed(c, next)
+    // Framed only by whom the page's own token names: nobody, unless the gate said otherwise.
+    const ancestors = c.get('frameAncestors')
+    c.res.headers.set('content-security-policy', cspWith(ancestors?.length ? ancestors : ["'none'"]))
+    if (!ancestors?.length) c.res.headers.set('x-frame-options', 'DENY')
   }
 }
 
@@ -151,7 +180,9 @@ export function rateLimits(tokens: TokenService, opts: RateLimitOptions): Middle
         // Keyed by a digest: the limiter holds no usable token.
         let key = createHash('sha256').update(token).digest('base64url')
         const v = await tokens.verify(token)
-        if (v.ok && isPublicRole(v.principal.role)) key += `|${ip ?? ''}`
+        // A public token, or an embed token (public by its kind), is shared by every viewer.
+        const shared = v.ok ? isPublicRole(v.principal.role) : (await tokens.verifyEmbed(token)).ok
+        if (shared) key += `|${ip ?? ''}`
         await consume(perToken, key)
       }
     } catch (err) {

@@ -1,8 +1,11 @@
 /**
  * Who may open `/live`: the handshake checks, in order of cost. An address that failed too many
  * handshakes lately is refused before its token is verified; a token holds at most so many sockets.
+ * A bearer token or a portal's embed token is taken; an embed token's socket is a `public` one of
+ * its region, opened from one of its portals' origins or this server's own (its iframe).
  * Refusals are `connect_error`s whose `data.code` says why (`rate_limited`: retry later).
  */
+import type { IncomingMessage } from 'node:http'
 import type { Socket } from 'socket.io'
 import type {
   ClientToServerEvents,
@@ -10,15 +13,38 @@ import type {
   ServerToClientEvents,
   SocketData,
 } from '../../shared/live.ts'
-import type { TokenService } from '../auth/tokens.ts'
+import type { TokenService, VerifyResult } from '../auth/tokens.ts'
 import type { CityIndex } from '../city/city-index.ts'
 import type { LiveLimits } from './live-limits.ts'
 
 type LiveSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>
 
+/** Same origin (Origin host = Host header), or one of the allowed origins. No Origin: not a browser. */
+export function originAllowed(req: IncomingMessage, allowed: readonly string[]): boolean {
+  const origin = req.headers.origin
+  if (!origin) return true
+  if (allowed.includes(origin)) return true
+  try {
+    return new URL(origin).host === req.headers.host
+  } catch {
+    return false
+  }
+}
+
 /** A handshake refusal: the client sees `err.message` and `err.data.code`. */
 export const fail = (code: LiveErrorCode, message: string) =>
   Object.assign(new Error(message), { data: { code } })
+
+/**
+ * A bearer token, else an embed token (its principal `public`, of its region). A token that is
+ * neither is refused with the bearer kind's reason.
+ */
+async function verifyEither(tokens: TokenService, token: string): Promise<VerifyResult> {
+  const bearer = await tokens.verify(token)
+  if (bearer.ok || bearer.reason !== 'invalid') return bearer
+  const embed = await tokens.verifyEmbed(token)
+  return embed.ok ? embed : { ok: false, reason: embed.reason }
+}
 
 /** The handshake: resolves with the refusal, or undefined once `socket.data` is set. */
 export function createAdmission(d: {
@@ -41,13 +67,17 @@ export function createAdmission(d: {
       await d.limits.failed(address)
       return fail('unauthorized', 'auth.token is required')
     }
-    const v = await d.tokens.verify(auth.token)
+    const v = await verifyEither(d.tokens, auth.token)
     if (!v.ok) {
       await d.limits.failed(address)
       return fail('unauthorized', `token ${v.reason}`)
     }
-    const { role, region, expiresAt, jti } = v.principal
+    const { role, region, expiresAt, jti, embed } = v.principal
     if (role === 'ingest') return fail('forbidden', 'ingest tokens cannot use the live stream')
+    // The engine let only this server's own origin or ALLOWED_ORIGINS through; an embed token
+    // narrows that to its own portals (and its iframe, which is of this server's origin).
+    if (embed && !originAllowed(socket.request, embed.origins))
+      return fail('forbidden', 'this embed token is not for the page this socket comes from')
     const since = auth.since === undefined || auth.since === null ? null : Number(auth.since)
     if (since !== null && !(Number.isInteger(since) && since >= 0))
       return fail('invalid_query', 'since must be a non-negative integer')

@@ -30,7 +30,7 @@ import type { ChangeFeed } from '../store/change-feed.ts'
 import type { Store } from '../store/store.ts'
 import { emitAggregates, emitAlerts, emitPositions } from './broadcast.ts'
 import { changeFrame } from './frames.ts'
-import { createAdmission, fail } from './handshake.ts'
+import { createAdmission, fail, originAllowed } from './handshake.ts'
 import { createLiveLimits, LIVE_LIMITS } from './live-limits.ts'
 import { ancestors, type LiveState } from './live-state.ts'
 import { meterOutput, type OutputMeter } from './output-meter.ts'
@@ -79,18 +79,6 @@ export interface LiveServerOptions {
 const CUT_GRACE_MS = 5000
 /** Back-off of the new-day rebuild retries, at most. */
 const MAX_BACKOFF_MS = 60_000
-
-/** Same origin (Origin host = Host header), or one of the allowed origins. No Origin: not a browser. */
-export function originAllowed(req: IncomingMessage, allowed: string[]): boolean {
-  const origin = req.headers.origin
-  if (!origin) return true
-  if (allowed.includes(origin)) return true
-  try {
-    return new URL(origin).host === req.headers.host
-  } catch {
-    return false
-  }
-}
 
 export function createLiveServer(o: LiveServerOptions) {
   const tz = o.timeZone

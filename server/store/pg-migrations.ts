@@ -136,4 +136,9 @@ export const PG_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX issued_tokens_expires ON issued_tokens (expires_at);
   `,
+  // 2 (SQLite 10; issue 13, portal embeds): an embed token's panels, origins and kind in the registry
+  //    (JSON EmbedClaims; null for a bearer token)
+  `
+  ALTER TABLE issued_tokens ADD COLUMN embed TEXT;
+  `,
 ]

@@ -45,6 +45,7 @@
  * (from the first `onAppended`) and reconnects with backoff; this process's own commits are also
  * announced locally right after COMMIT. Both are hints only (store.ts `onAppended`).
  */
+import type { EmbedClaims } from '../../shared/embed.ts'
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { createHash } from 'node:crypto'
 import pg from 'pg'
@@ -1060,14 +1061,15 @@ export function createPgStore(opts: PgStoreOptions): Store {
       await transaction((t) =>
         write(
           t,
-          `INSERT INTO issued_tokens (jti, role, region, aud, actions, issued_at, expires_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+          `INSERT INTO issued_tokens (jti, role, region, aud, actions, embed, issued_at, expires_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
           [
             tok.jti,
             tok.role,
             tok.region,
             tok.aud,
             tok.actions && JSON.stringify(tok.actions),
+            tok.embed ? JSON.stringify(tok.embed) : null,
             tok.issuedAt,
             tok.expiresAt,
           ],
@@ -1107,6 +1109,7 @@ interface IssuedTokenRow {
   region: string | null
   aud: string
   actions: string | null
+  embed: string | null
   issued_at: number
   expires_at: number
   revoked: boolean
@@ -1118,6 +1121,7 @@ const issuedFromRow = (r: IssuedTokenRow): IssuedTokenState => ({
   region: r.region,
   aud: r.aud,
   actions: r.actions === null ? null : (JSON.parse(r.actions) as IssuedTokenState['actions']),
+  ...(r.embed === null ? {} : { embed: JSON.parse(r.embed) as EmbedClaims }),
   issuedAt: Number(r.issued_at),
   expiresAt: Number(r.expires_at),
   revoked: r.revoked === true,

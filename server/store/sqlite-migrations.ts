@@ -140,4 +140,9 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     pings INTEGER NOT NULL
   );
   `,
+  // 10 (issue 13, portal embeds): an embed token's panels, origins and kind in the registry (JSON
+  //    EmbedClaims; null for a bearer token)
+  `
+  ALTER TABLE issued_tokens ADD COLUMN embed TEXT;
+  `,
 ]

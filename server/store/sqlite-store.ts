@@ -6,6 +6,7 @@ import Database from 'better-sqlite3'
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
+import type { EmbedClaims } from '../../shared/embed.ts'
 import type { Actor, Change, GridEvent, PatrolRound, Position, Worker } from '../../shared/types.ts'
 import { applyChange, initialState, type ReportPayload } from '../../shared/lifecycle.ts'
 import {
@@ -642,9 +643,18 @@ export function createSqliteStore(file: string, opts: SqliteStoreOptions = {}): 
     async recordIssuedToken(t) {
       await run(() => {
         st(
-          `INSERT INTO issued_tokens (jti, role, region, aud, actions, issued_at, expires_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?)`,
-        ).run(t.jti, t.role, t.region, t.aud, t.actions && JSON.stringify(t.actions), t.issuedAt, t.expiresAt)
+          `INSERT INTO issued_tokens (jti, role, region, aud, actions, embed, issued_at, expires_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        ).run(
+          t.jti,
+          t.role,
+          t.region,
+          t.aud,
+          t.actions && JSON.stringify(t.actions),
+          t.embed ? JSON.stringify(t.embed) : null,
+          t.issuedAt,
+          t.expiresAt,
+        )
       })
     },
     async issuedTokens(now) {
@@ -680,6 +690,7 @@ interface IssuedTokenRow {
   region: string | null
   aud: string
   actions: string | null
+  embed: string | null
   issued_at: number
   expires_at: number
   revoked: number
@@ -691,6 +702,7 @@ const issuedFromRow = (r: IssuedTokenRow): IssuedTokenState => ({
   region: r.region,
   aud: r.aud,
   actions: r.actions === null ? null : (JSON.parse(r.actions) as IssuedTokenState['actions']),
+  ...(r.embed === null ? {} : { embed: JSON.parse(r.embed) as EmbedClaims }),
   issuedAt: Number(r.issued_at),
   expiresAt: Number(r.expires_at),
   revoked: r.revoked === 1,

@@ -5,6 +5,7 @@
  * Invariant: every change to an event is appended to the change log with the next gap-free `seq`
  * in the same transaction as the event's new state, so the events table is always a fold of the log.
  */
+import type { EmbedClaims } from '../../shared/embed.ts'
 import type {
   Actor,
   Change,
@@ -251,6 +252,8 @@ export interface IssuedToken {
   /** The token's kind (its JWT `aud`). */
   aud: string
   actions: EventAction[] | null
+  /** An embed token's panels, origins and kind (absent for a bearer token). */
+  embed?: EmbedClaims
   issuedAt: number
   expiresAt: number
 }

@@ -5,8 +5,8 @@
  * never a token itself. Revoking here drops the live sockets that hold the token, as the API does.
  */
 import { parseArgs } from 'node:util'
-import stringWidth from 'string-width'
 import type { IssuedTokenEntry } from '../../shared/schemas.ts'
+import { adminToken, api, CliError, formatTable, runCli, serverBase } from './admin-client.ts'
 
 const USAGE = [
   '用法 usage: npm run token -- list | revoke <jti> [--admin <token>]',
@@ -15,35 +15,12 @@ const USAGE = [
   '  --admin <t>    管理员令牌（默认取 ADMIN_TOKEN）admin token (default: ADMIN_TOKEN)',
 ].join('\n')
 
-/** A failure to report in one message, with the process's exit code (2: a usage error). */
-class CliError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode = 1,
-  ) {
-    super(message)
-  }
-}
-
 const ROLE_NAMES: Readonly<Record<string, string>> = {
   admin: '管理员',
   officer: '指挥员',
   leader: '领导',
   ingest: '数据源',
   public: '公开',
-}
-
-/** Rows padded to columns by their display width (a Chinese character takes two). */
-function formatTable(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => stringWidth(r[i] ?? ''))))
-  return rows
-    .map((r) =>
-      r
-        .map((cell, i) => cell + ' '.repeat(widths[i]! - stringWidth(cell)))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n')
 }
 
 function tokenTable(tokens: IssuedTokenEntry[]): string {
@@ -70,43 +47,6 @@ function tokenTable(tokens: IssuedTokenEntry[]): string {
   return formatTable([header, ...rows])
 }
 
-async function api<T>(base: string, admin: string, path: string, body?: unknown): Promise<T> {
-  let res: Response
-  try {
-    res = await fetch(base + path, {
-      method: body === undefined ? 'GET' : 'POST',
-      headers: {
-        authorization: `Bearer ${admin}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      signal: AbortSignal.timeout(10_000),
-    })
-  } catch (err) {
-    const why = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name
-    if (why === 'TimeoutError')
-      throw new CliError(`服务器 ${base} 10 秒内没有应答\nthe server at ${base} did not answer within 10 s`)
-    throw new CliError(
-      `无法连接服务器 ${base}（${why}）：服务器在运行吗？可用 PUBLIC_URL 或 PORT 指定地址。\n` +
-        `cannot reach the server at ${base} (${why}): is it running? Set PUBLIC_URL or PORT.`,
-    )
-  }
-  const text = await res.text()
-  let json: unknown = null
-  try {
-    json = JSON.parse(text)
-  } catch {
-    // not JSON: reported below with the raw text
-  }
-  if (!res.ok) {
-    const e = (json as { error?: { code?: string; message?: string } } | null)?.error
-    throw new CliError(
-      `服务器拒绝了请求 the server refused: ${res.status} ${e?.code ?? ''} ${e?.message ?? text.slice(0, 200)}`,
-    )
-  }
-  return json as T
-}
-
 async function main(argv: string[]): Promise<void> {
   let parsed
   try {
@@ -117,13 +57,8 @@ async function main(argv: string[]): Promise<void> {
   const [command, jti, ...extra] = parsed.positionals
   const valid = (command === 'list' && !jti) || (command === 'revoke' && jti)
   if (!valid || extra.length > 0) throw new CliError(USAGE, 2)
-  const admin = parsed.values.admin || process.env.ADMIN_TOKEN
-  if (!admin)
-    throw new CliError(
-      '缺少管理员令牌：请设置 ADMIN_TOKEN 或使用 --admin <token>\nno admin token: set ADMIN_TOKEN or pass --admin <token>',
-      2,
-    )
-  const base = (process.env.PUBLIC_URL || `http://localhost:${process.env.PORT || 8080}`).replace(/\/+$/, '')
+  const admin = adminToken(parsed.values.admin)
+  const base = serverBase()
   if (command === 'list') {
     const { tokens } = await api<{ tokens: IssuedTokenEntry[] }>(base, admin, '/api/v1/tokens')
     console.log(tokens.length ? tokenTable(tokens) : '没有未过期的令牌 no tokens that have not expired')
@@ -133,7 +68,4 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
-main(process.argv.slice(2)).catch((err: unknown) => {
-  console.error(err instanceof CliError ? err.message : err)
-  process.exitCode = err instanceof CliError ? err.exitCode : 1
-})
+runCli(main)

@@ -443,9 +443,9 @@ describe('facilities and the one-kilometre service circles', () => {
 })
 
 describe('pages and assets of the built client', () => {
-  it('serves the client shell on /wall, /brief and /embed/… without a token, never cached', async () => {
+  it('serves the client shell on /wall, /brief and /embed without a token, never cached', async () => {
     const shell = readFileSync(join(DEFAULT_DIST_DIR, 'index.html'), 'utf8')
-    for (const path of ['/wall', '/brief', '/embed', '/embed/kpis', '/wall?token=x&lang=en']) {
+    for (const path of ['/wall', '/brief', '/embed', '/wall?token=x&lang=en']) {
       const r = await system.app.request(path)
       expect(r.status, path).toBe(200)
       expect(r.headers.get('content-type')).toMatch(/^text\/html/)
@@ -453,6 +453,23 @@ describe('pages and assets of the built client', () => {
       expect(r.headers.get('cache-control')).toBe(path.includes('token=') ? 'private, no-cache' : 'no-cache')
       expect(await r.text()).toBe(shell)
     }
+  })
+
+  it('serves an embed panel’s shell (the embeds’ own entry when built) only for an embed token of it', async () => {
+    const own = join(DEFAULT_DIST_DIR, 'embed.html')
+    const shell = readFileSync(existsSync(own) ? own : join(DEFAULT_DIST_DIR, 'index.html'), 'utf8')
+    const { token } = await system.tokens.mint({
+      role: 'public',
+      kind: 'embed',
+      region: '430602',
+      ttlSeconds: 3600,
+      embed: { kind: 'key', panels: ['kpis'], origins: ['https://portal.example.gov.cn'] },
+    })
+    const r = await system.app.request(`/embed/kpis?token=${token}`)
+    expect(r.status).toBe(200)
+    expect(r.headers.get('cache-control')).toBe('private, no-cache')
+    expect(await r.text()).toBe(shell)
+    expect((await system.app.request('/embed/kpis')).status).toBe(401)
   })
 
   it('serves hashed assets with a year-long immutable cache and 404s the rest', async () => {
@@ -477,7 +494,8 @@ describe('pages and assets of the built client', () => {
   it('answers 503 with a bilingual page telling to build when the client is missing', async () => {
     const dir = tempDir('dist')
     try {
-      const app = staticRoutes({ distDir: join(dir.path, 'web') })
+      // The embed gate is the embeds' tests' concern: here it lets every request through.
+      const app = staticRoutes({ distDir: join(dir.path, 'web'), embedGate: (_c, next) => next() })
       const r = await app.request('/wall')
       expect(r.status).toBe(503)
       expect(r.headers.get('content-type')).toMatch(/^text\/html/)
@@ -488,8 +506,12 @@ describe('pages and assets of the built client', () => {
       // Built afterwards: served at once, no restart.
       mkdirSync(join(dir.path, 'web', 'assets'), { recursive: true })
       writeFileSync(join(dir.path, 'web', 'index.html'), '<!doctype html><p>shell</p>')
+      writeFileSync(join(dir.path, 'web', 'embed.html'), '<!doctype html><p>embed shell</p>')
       writeFileSync(join(dir.path, 'web', 'assets', 'a-1.js'), 'export {}')
-      expect(await (await app.request('/embed/map')).text()).toBe('<!doctype html><p>shell</p>')
+      expect(await (await app.request('/embed')).text()).toBe('<!doctype html><p>shell</p>')
+      expect(await (await app.request('/embed/map')).text()).toBe('<!doctype html><p>embed shell</p>')
+      // Without a gate no embed panel is served at all.
+      expect((await staticRoutes({ distDir: join(dir.path, 'web') }).request('/embed/map')).status).toBe(404)
       expect((await app.request('/assets/a-1.js')).headers.get('content-type')).toMatch(/javascript/)
     } finally {
       dir.remove()

@@ -20,10 +20,11 @@ const revokeSchema = z.union([
 ])
 
 /** Whether a token of `region` (null: the whole city) lies within an admin's `scope`. */
-const withinScope = (scope: string | undefined, region: string | null | undefined): boolean =>
+export const withinScope = (scope: string | undefined, region: string | null | undefined): boolean =>
   !scope || (!!region && isWithin(region, scope))
 
-const outsideScope = (scope: string) =>
+/** 403: an admin limited to `scope` may not manage a token beyond it. */
+export const outsideScope = (scope: string) =>
   new AppError(403, 'forbidden', {
     zh: `此管理员令牌仅限区域 ${scope}，不能管理该区域以外的令牌`,
     en: `this admin token is limited to region ${scope} and cannot manage tokens beyond it`,

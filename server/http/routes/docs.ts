@@ -9,6 +9,7 @@ import {
   actionSchema,
   briefQuerySchema,
   changesQuerySchema,
+  embedTokenRequestSchema,
   eventsQuerySchema,
   kpisQuerySchema,
   positionsSchema,
@@ -20,7 +21,7 @@ import type { AppEnv } from '../context.ts'
 import { reportLangSchema } from './reports.ts'
 
 type Op = {
-  method: 'get' | 'post'
+  method: 'get' | 'post' | 'delete'
   path: string
   summary: { zh: string; en: string }
   roles: string
@@ -157,6 +158,34 @@ const OPS: Op[] = [
     summary: { zh: '签发令牌', en: 'Mint a token' },
     roles: 'admin',
     body: tokenRequestSchema,
+  },
+  {
+    method: 'post',
+    path: '/api/v1/embed-tokens',
+    summary: {
+      zh: '签发门户嵌入令牌（面板、区域、可嵌入的来源；key 最长 365 天，signed 最长 24 小时）→ {token, url, id, …}',
+      en: 'Mint a portal embed token (panels, region, the origins that may frame it; a key lives at most 365 days, a signed URL 24 hours) → {token, url, id, …}',
+    },
+    roles: 'admin',
+    body: embedTokenRequestSchema,
+  },
+  {
+    method: 'get',
+    path: '/api/v1/embed-tokens',
+    summary: {
+      zh: '列出未过期的嵌入令牌（不含令牌本身）',
+      en: 'List the embed tokens not expired (never a token itself)',
+    },
+    roles: 'admin',
+  },
+  {
+    method: 'delete',
+    path: '/api/v1/embed-tokens/{id}',
+    summary: {
+      zh: '吊销嵌入令牌：页面立即拒绝，已打开的实时连接数秒内断开',
+      en: 'Revoke an embed token: its pages are refused at once, its open live sockets dropped within seconds',
+    },
+    roles: 'admin',
   },
 ]
 

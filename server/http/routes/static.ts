@@ -1,7 +1,9 @@
 /**
- * The built web client (`vite build` → `dist/web`): `/wall`, `/brief` and `/embed/…` all answer its
- * `index.html` (the client routes by path and asks for a token itself), `/assets/*` its hashed files.
- * The pages need no token; everything they show comes from the authenticated API and live stream.
+ * The built web client (`vite build` → `dist/web`): `/wall`, `/brief` and `/embed` answer its
+ * `index.html` (the client routes by path and asks for a token itself), `/embed/<panel>` the embeds'
+ * own `embed.html` when the build has one, `/assets/*` the hashed files. These pages need no token;
+ * everything they show comes from the authenticated API and live stream. An embed panel's page is
+ * served only behind the embed gate (`embedPageGate`), which checks its token first.
  */
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
@@ -14,7 +16,7 @@ import type { AppEnv } from '../context.ts'
 /** `dist/web` of the repository (server/http/routes → ../../..), whatever the working directory. */
 export const DEFAULT_DIST_DIR = fileURLToPath(new URL('../../../dist/web', import.meta.url))
 
-const PAGES = ['/wall', '/brief', '/embed', '/embed/*'] as const
+const PAGES = ['/wall', '/brief', '/embed'] as const
 
 /** Shown when the client has not been built. Both languages: the reader may not have set one. */
 const notBuilt = html`<!doctype html>
@@ -35,29 +37,49 @@ const notBuilt = html`<!doctype html>
  * Serve the client from `distDir` (default: the repository's `dist/web`). The shell is never cached
  * so a new build reaches every wall on its next load; the hashed assets are cached for a year.
  */
-export function staticRoutes(opts: { distDir?: string } = {}) {
+export function staticRoutes(
+  opts: {
+    distDir?: string
+    /** Runs before an embed panel's shell is served (the token check); without it, none is served. */
+    embedGate?: MiddlewareHandler<AppEnv>
+  } = {},
+) {
   const distDir = opts.distDir ?? DEFAULT_DIST_DIR
   const indexFile = join(distDir, 'index.html')
   // Made on first use once the build exists (serveStatic complains on stderr about a missing root).
   // node-server's serveStatic joins `root` with the path, so an absolute root works.
-  let served: { shell: MiddlewareHandler<AppEnv>; assets: MiddlewareHandler<AppEnv> } | null = null
+  let served: {
+    shell: MiddlewareHandler<AppEnv>
+    embedShell: MiddlewareHandler<AppEnv>
+    assets: MiddlewareHandler<AppEnv>
+  } | null = null
   const built = () =>
     existsSync(indexFile)
       ? (served ??= {
           shell: serveStatic<AppEnv>({ root: distDir, path: 'index.html' }),
+          // A build of before the embeds' own entry routes them in the main shell.
+          embedShell: serveStatic<AppEnv>({
+            root: distDir,
+            path: existsSync(join(distDir, 'embed.html')) ? 'embed.html' : 'index.html',
+          }),
           assets: serveStatic<AppEnv>({ root: distDir }),
         })
       : null
 
-  const page: MiddlewareHandler<AppEnv> = async function page(c, next) {
-    const s = built()
-    if (!s) {
-      c.header('cache-control', 'no-store')
-      return c.html(notBuilt, 503)
+  const shellOf =
+    (which: 'shell' | 'embedShell'): MiddlewareHandler<AppEnv> =>
+    async (c, next) => {
+      const s = built()
+      if (!s) {
+        c.header('cache-control', 'no-store')
+        return c.html(notBuilt, 503)
+      }
+      c.header('cache-control', 'no-cache')
+      return s[which](c, next)
     }
-    c.header('cache-control', 'no-cache')
-    return s.shell(c, next)
-  }
+  const page = shellOf('shell')
+  const embedPage = shellOf('embedShell')
+  const refuseEmbeds: MiddlewareHandler<AppEnv> = async (c) => c.notFound()
   const assets: MiddlewareHandler<AppEnv> = async function assets(c, next) {
     const s = built()
     return s ? s.assets(c, next) : next()
@@ -71,6 +93,7 @@ export function staticRoutes(opts: { distDir?: string } = {}) {
 
   const app = new Hono<AppEnv>()
   for (const path of PAGES) app.get(path, page)
+  app.get('/embed/*', opts.embedGate ?? refuseEmbeds, embedPage)
   app.get('/assets/*', immutable, assets)
   return app
 }
