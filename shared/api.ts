@@ -262,3 +262,38 @@ export interface BriefResponse {
   overdue: EventView[]
   generatedAt: Iso
 }
+
+/**
+ * `GET /api/v1/embed/trend?token=&region=`: a public embed's trend, the last seven local days of
+ * the token's region, reports per day (counts below `minCount` null) and the disposal rate.
+ */
+export interface EmbedTrendResponse {
+  region: RegionRef
+  from: Iso
+  to: Iso
+  at: Iso
+  minCount: number
+  points: { from: Iso; to: Iso; reported: number | null; disposalRate: number | null }[]
+}
+
+/**
+ * `GET /api/v1/embed/ranking?token=&region=`: the region's streets (or communities) ranked by the
+ * composite score over this month, public figures only; a unit with fewer than `minCount` reports
+ * is listed without figures.
+ */
+export interface EmbedRankingResponse {
+  region: RegionRef
+  level: 'street' | 'community' | null
+  from: Iso
+  to: Iso
+  at: Iso
+  minCount: number
+  rows: {
+    code: string
+    name: string
+    rank: number | null
+    score: number | null
+    disposalRate: number | null
+    satisfactionRate: number | null
+  }[]
+}

@@ -32,3 +32,13 @@ export function valuesForRole(values: KpiValues, level: RegionLevel, role: Role)
 export function gridForRole(g: GridAggregate, role: Role): GridAggregate {
   return isPublicRole(role) ? [g[0], g[1], g[2], g[3], null] : g
 }
+
+/**
+ * The smallest count the public is shown (embeds' trend and ranking answers): a count of 1 to
+ * PUBLIC_MIN_COUNT − 1 can point at one reporter or one case, so it is answered as null with
+ * `suppressed` and shown as "<5"; 0 stays 0 (it describes nobody).
+ */
+export const PUBLIC_MIN_COUNT = 5
+
+/** A count as the public may see it: null below PUBLIC_MIN_COUNT (but not 0). */
+export const publicCount = (n: number): number | null => (n > 0 && n < PUBLIC_MIN_COUNT ? null : n)

@@ -7,6 +7,8 @@ import { embedPageGate } from './embed.ts'
 import { detectLang, errorHandler, headerTokenOnly } from './middleware.ts'
 import { adminRoutes } from './routes/admin.ts'
 import { docsRoutes } from './routes/docs.ts'
+import { embedDemoRoutes } from './routes/embed-demo.ts'
+import { embedDataRoutes } from './routes/embed-data.ts'
 import { embedTokenRoutes } from './routes/embed-tokens.ts'
 import { eventRoutes } from './routes/events.ts'
 import { healthRoutes } from './routes/health.ts'
@@ -53,6 +55,7 @@ export function createApp(deps: AppDeps, opts: AppOptions = {}) {
   app.route('/', healthRoutes(deps))
   app.route('/', homeRoutes(deps))
   app.route('/', docsRoutes())
+  app.route('/', embedDemoRoutes(deps))
   app.route('/', staticRoutes({ embedGate: embedPageGate(deps) }))
   // Before the region routes: it answers `/regions/{code}/geo?level=` and passes the rest on.
   app.route('/api/v1', wallDataRoutes(deps))
@@ -63,5 +66,6 @@ export function createApp(deps: AppDeps, opts: AppOptions = {}) {
   app.route('/api/v1', reportRoutes(deps))
   app.route('/api/v1', adminRoutes(deps))
   app.route('/api/v1', embedTokenRoutes(deps))
+  app.route('/api/v1', embedDataRoutes(deps))
   return app
 }

@@ -12,7 +12,6 @@
 import { execFileSync } from 'node:child_process'
 import { mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { createRequire } from 'node:module'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { BriefResponse, EventsPage, EventView, KpisResponse } from '../../shared/api.ts'
@@ -24,6 +23,7 @@ import {
   ADMIN_TOKEN,
   DISTRICT,
   ensureBuilt,
+  axeViolations,
   launchChromium,
   startServer,
   wallEnv,
@@ -116,33 +116,6 @@ async function expectCardsEqualApi(page: Page, region: string, period: string): 
     shown.cards.map((c) => ({ kpi: c.kpi, value: c.value, previous: c.previous, year: c.year })),
   ).toEqual(want)
   return b
-}
-
-/** axe-core's serious and critical violations on the page as it is. */
-async function axeViolations(page: Page): Promise<string[]> {
-  const require = createRequire(import.meta.url)
-  await page.addScriptTag({ path: require.resolve('axe-core/axe.min.js') })
-  return page.evaluate(async () => {
-    const axe = (
-      window as unknown as {
-        axe: {
-          run: (
-            o: object,
-          ) => Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }>
-        }
-      }
-    ).axe
-    const r = await axe.run({ resultTypes: ['violations'] })
-    return r.violations
-      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-      .map(
-        (v) =>
-          `${v.id} (${v.impact}): ${v.nodes
-            .slice(0, 3)
-            .map((n) => n.target.join(' '))
-            .join(', ')}`,
-      )
-  })
 }
 
 beforeAll(async () => {

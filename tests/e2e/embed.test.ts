@@ -13,13 +13,14 @@ import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import type { Browser, Frame } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { KpisResponse } from '../../shared/api.ts'
+import type { EmbedRankingResponse, EmbedTrendResponse, KpisResponse } from '../../shared/api.ts'
 import { kpiText } from '../../shared/kpi-format.ts'
 import type { KpiKey } from '../../shared/kpis.ts'
 import { call, httpRequester, mintToken, tempDir } from '../server/helpers.ts'
 import { freePort, type ChildServer } from '../server/live-helpers.ts'
 import {
   ADMIN_TOKEN,
+  axeViolations,
   ensureBuilt,
   launchChromium,
   startServer,
@@ -46,10 +47,10 @@ async function portal(src: string, port = 0): Promise<string> {
   return `http://127.0.0.1:${(host.address() as AddressInfo).port}`
 }
 
-async function embedToken(origins: string[]): Promise<{ token: string; url: string }> {
+async function embedToken(origins: string[], panels = ['kpis']): Promise<{ token: string; url: string }> {
   const r = await call<{ token: string; url: string }>(httpRequester(base), '/api/v1/embed-tokens', {
     token: ADMIN_TOKEN,
-    body: { panels: ['kpis'], region: STREET, origins, ttl: '1h' },
+    body: { panels, region: STREET, origins, ttl: '1h' },
   })
   expect(r.status).toBe(201)
   return r.body
@@ -73,9 +74,9 @@ afterAll(async () => {
 /** The page path of a minted URL (absolute or not). */
 const pathOf = (url: string) => (url.startsWith('/') ? url : new URL(url).pathname + new URL(url).search)
 
-const panelFrame = async (frames: () => Frame[]): Promise<Frame> => {
+const panelFrame = async (frames: () => Frame[], panel = 'kpis'): Promise<Frame> => {
   for (let i = 0; i < 100; i++) {
-    const f = frames().find((x) => x.url().includes('/embed/kpis'))
+    const f = frames().find((x) => x.url().includes(`/embed/${panel}`))
     if (f) return f
     await new Promise((r) => setTimeout(r, 100))
   }
@@ -138,6 +139,47 @@ describe('an embed on a portal page', () => {
     await page.close()
   })
 
+  it('shows the trend and the ranking as their public answers give them, in English', async () => {
+    const port = await freePort()
+    const origin = `http://127.0.0.1:${port}`
+    const { token } = await embedToken([origin], ['trend', 'ranking'])
+    const page = `<!doctype html><html><body>
+<iframe src="${base}/embed/trend?token=${token}&lang=en" style="width:100%;height:320px;border:0" title="trend"></iframe>
+<iframe src="${base}/embed/ranking?token=${token}&lang=en&theme=dark" style="width:100%;height:420px;border:0" title="ranking"></iframe>
+</body></html>`
+    const host = createServer((_, res) => res.writeHead(200, { 'content-type': 'text/html' }).end(page))
+    await new Promise<void>((r) => host.listen(port, '127.0.0.1', r))
+    hosts.push(host)
+    const tab = await browser.newPage({ viewport: { width: 420, height: 800 } })
+    const errors = watchErrors(tab)
+    await tab.goto(origin)
+    const trend = await panelFrame(() => tab.frames(), 'trend')
+    await trend.waitForFunction(
+      () => document.querySelectorAll('[data-testid=trend-value]').length === 7,
+      null,
+      {
+        timeout: 30_000,
+      },
+    )
+    const tr = await call<EmbedTrendResponse>(httpRequester(base), `/api/v1/embed/trend?token=${token}`)
+    expect(await trend.locator('[data-testid=trend-value]').allTextContents()).toEqual(
+      tr.body.points.map((p) => (p.reported === null ? `<${tr.body.minCount}` : String(p.reported))),
+    )
+    expect((await trend.locator('[data-testid=connection]').textContent())?.trim()).toMatch(
+      /^Updated \d{2}:\d{2}:\d{2}$/,
+    )
+    const ranking = await panelFrame(() => tab.frames(), 'ranking')
+    await ranking.locator('[data-testid=ranking-score]').first().waitFor({ timeout: 30_000 })
+    const rk = await call<EmbedRankingResponse>(httpRequester(base), `/api/v1/embed/ranking?token=${token}`)
+    expect(rk.body.rows.length).toBeGreaterThan(1)
+    expect(await ranking.locator('[data-testid=ranking-score]').allTextContents()).toEqual(
+      rk.body.rows.map((r) => (r.rank === null ? 'Too few to show' : kpiText('score', r.score))),
+    )
+    await tab.screenshot({ path: 'screenshots/embed-trend-ranking-420.png', fullPage: true })
+    expect(errors).toEqual([])
+    await tab.close()
+  })
+
   it('is refused framing by the browser on an origin the token does not name', async () => {
     const { url } = await embedToken(['https://portal.example.gov.cn'])
     const other = await portal(`${base}${pathOf(url)}`)
@@ -153,6 +195,71 @@ describe('an embed on a portal page', () => {
       .catch(() => false)
     expect(panel ?? false).toBe(false)
     expect(console.join('\n')).toMatch(/frame-ancestors/)
+    await page.close()
+  })
+
+  it.each(['kpis', 'trend', 'ranking'])(
+    'the %s panel fits 320 px in both themes and axe-core finds no serious or critical violation',
+    async (panel) => {
+      const { token } = await embedToken(['https://portal.example.gov.cn'], [panel])
+      // Opened directly (not framed), with the page's CSP bypassed so that axe-core can be injected.
+      const context = await browser.newContext({ viewport: { width: 320, height: 640 }, bypassCSP: true })
+      for (const theme of ['light', 'dark']) {
+        const page = await context.newPage()
+        const errors = watchErrors(page)
+        await page.goto(`${base}/embed/${panel}?token=${token}&theme=${theme}`)
+        await page.waitForFunction(
+          () => document.querySelector('[data-testid=connection]')?.getAttribute('data-status') === 'live',
+          null,
+          { timeout: 30_000 },
+        )
+        await page.locator(`[data-testid=embed-${panel}]`).waitFor()
+        await page.waitForTimeout(300)
+        // Nothing wider than the screen.
+        expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(320)
+        await page.screenshot({ path: `screenshots/embed-${panel}-320-${theme}.png`, fullPage: true })
+        expect(await axeViolations(page)).toEqual([])
+        expect(errors).toEqual([])
+        await page.close()
+      }
+      await context.close()
+    },
+  )
+
+  it('the demo page shows each panel live in an iframe, sized by /embed-host.js, its snippet beside it', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
+    const errors = watchErrors(page)
+    await page.goto(`${base}/embed?token=${ADMIN_TOKEN}`)
+    expect(await page.locator('section iframe').count()).toBe(3)
+    for (const panel of ['kpis', 'trend', 'ranking']) {
+      const frame = await panelFrame(() => page.frames(), panel)
+      await frame.waitForFunction(
+        () => document.querySelector('[data-testid=connection]')?.getAttribute('data-status') === 'live',
+        null,
+        { timeout: 30_000 },
+      )
+      await frame.locator(`[data-testid=embed-${panel}]`).waitFor()
+    }
+    await page.waitForTimeout(500)
+    // Each iframe as tall as its panel says it is (not the demo's initial 240 px).
+    const sizes = await page.evaluate(() =>
+      [...document.querySelectorAll<HTMLIFrameElement>('section iframe')].map((f) => ({
+        set: Number.parseInt(f.style.height),
+        content: Math.ceil(f.contentDocument?.querySelector('main')?.getBoundingClientRect().height ?? -1),
+      })),
+    )
+    for (const s of sizes) expect(s.set).toBe(s.content)
+    expect(sizes.some((s) => s.set !== 240)).toBe(true)
+    const snippets = await page.locator('pre code').allTextContents()
+    expect(snippets).toHaveLength(3)
+    for (const s of snippets)
+      expect(s).toMatch(
+        /<iframe src="http:\/\/127\.0\.0\.1:\d+\/embed\/\w+\?token=[^"]+"[^>]*><\/iframe>\n<script src="[^"]+\/embed-host\.js" async><\/script>/,
+      )
+    await page.screenshot({ path: 'screenshots/embed-demo.png', fullPage: true })
+    expect(errors).toEqual([])
+    // Only an admin sees it (it mints a token).
+    expect((await fetch(`${base}/embed`)).status).toBe(401)
     await page.close()
   })
 

@@ -8,7 +8,8 @@
 import { execFileSync } from 'node:child_process'
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import { createRequire } from 'node:module'
+import { chromium, type Browser, type Frame, type Page } from 'playwright-core'
 import type { KpiKey, KpiValues } from '../../shared/kpis.ts'
 import { ADMIN_TOKEN, CLOCK_START, httpRequester, mintToken } from '../server/helpers.ts'
 import { spawnServer, waitReady, type ChildServer } from '../server/live-helpers.ts'
@@ -199,3 +200,30 @@ export const layoutProblems = (page: Page): Promise<string[]> =>
     }
     return out
   })
+
+/** axe-core's serious and critical violations on the page as it is. */
+export async function axeViolations(page: Page | Frame): Promise<string[]> {
+  const require = createRequire(import.meta.url)
+  await page.addScriptTag({ path: require.resolve('axe-core/axe.min.js') })
+  return page.evaluate(async () => {
+    const axe = (
+      window as unknown as {
+        axe: {
+          run: (
+            o: object,
+          ) => Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }>
+        }
+      }
+    ).axe
+    const r = await axe.run({ resultTypes: ['violations'] })
+    return r.violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map(
+        (v) =>
+          `${v.id} (${v.impact}): ${v.nodes
+            .slice(0, 3)
+            .map((n) => n.target.join(' '))
+            .join(', ')}`,
+      )
+  })
+}
