@@ -139,6 +139,18 @@ async function main(): Promise<void> {
       workers: WORKERS,
       changesPerSecond: CHANGES_PER_SECOND,
     })
+    const grids = driver.grids
+    /** What a short run's result says of how it was run (both modes). */
+    const setup = (chromium: string) => ({
+      command: command(),
+      chromium,
+      size: SIZE,
+      warmupSeconds: WARMUP_SECONDS,
+      workers: WORKERS,
+      changesPerSecond: CHANGES_PER_SECOND,
+      grids,
+      pinned: PIN,
+    })
     if (env.COMPARE_DIST) {
       const dist = env.COMPARE_DIST
       const before: RunSummary[] = []
@@ -163,14 +175,7 @@ async function main(): Promise<void> {
         after,
         beforeLabel: env.COMPARE_LABEL ?? dist,
         afterLabel: execFileSync('git', ['log', '-1', '--format=%h']).toString().trim(),
-        command: command(),
-        chromium,
-        size: SIZE,
-        warmupSeconds: WARMUP_SECONDS,
-        workers: WORKERS,
-        changesPerSecond: CHANGES_PER_SECOND,
-        grids: driver.grids,
-        pinned: PIN,
+        ...setup(chromium),
       }
       writeFileSync(RESULT, JSON.stringify(result))
       if (env.REPORT !== '0') reportCompare(result)
@@ -187,14 +192,7 @@ async function main(): Promise<void> {
     }
     const result = {
       runs,
-      command: command(),
-      chromium,
-      size: SIZE,
-      warmupSeconds: WARMUP_SECONDS,
-      workers: WORKERS,
-      changesPerSecond: CHANGES_PER_SECOND,
-      grids: driver.grids,
-      pinned: PIN,
+      ...setup(chromium),
     }
     writeFileSync(RESULT, JSON.stringify(result))
     if (env.REPORT !== '0') reportShort(result)
